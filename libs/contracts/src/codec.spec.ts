@@ -1,0 +1,85 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { ChangeEvent, RedisValue } from './change-event';
+import { ChangeEventCodec } from './codec';
+import { ContractError } from './errors';
+
+const codec = new ChangeEventCodec();
+
+function upsert(value: RedisValue, overrides: Partial<ChangeEvent> = {}): ChangeEvent {
+  return {
+    sourceId: 'src',
+    db: 0,
+    key: Buffer.from('user:1'),
+    op: 'UPSERT',
+    value,
+    version: 1_764_000_000_000_001n,
+    expireAt: null,
+    event: 'set',
+    origin: 'live',
+    capturedAt: 1_764_000_000_000,
+    ...overrides,
+  };
+}
+
+const bytes = fc.uint8Array({ maxLength: 24 }).map((a) => Buffer.from(a));
+const redisValue: fc.Arbitrary<RedisValue> = fc.oneof(
+  bytes.map((data) => ({ type: 'string' as const, data })),
+  fc.array(fc.tuple(bytes, bytes), { maxLength: 5 }).map((fields) => ({ type: 'hash' as const, fields })),
+  fc.array(bytes, { maxLength: 5 }).map((items) => ({ type: 'list' as const, items })),
+  fc.array(bytes, { maxLength: 5 }).map((members) => ({ type: 'set' as const, members })),
+  fc
+    .array(fc.tuple(bytes, fc.double({ noNaN: true })), { maxLength: 5 })
+    .map((members) => ({ type: 'zset' as const, members })),
+);
+
+describe('ChangeEventCodec', () => {
+  it('frames with the single-object magic and the writer fingerprint', () => {
+    const buf = codec.encode(upsert({ type: 'string', data: Buffer.from('v') }));
+    expect([...buf.subarray(0, 2)]).toEqual([0xc3, 0x01]);
+    expect(buf.subarray(2, 10).toString('hex')).toBe(codec.writerFingerprint);
+  });
+
+  it('round-trips versions above 2^53 exactly', () => {
+    const version = 2n ** 60n + 7n;
+    const out = codec.decode(codec.encode(upsert({ type: 'string', data: Buffer.from('x') }, { version })));
+    expect(out.version).toBe(version);
+  });
+
+  it('round-trips a DELETE with no value and a TTL', () => {
+    const del: ChangeEvent = { ...upsert({ type: 'string', data: Buffer.alloc(0) }), op: 'DELETE', value: null };
+    const out = codec.decode(codec.encode({ ...del, expireAt: 1_800_000_000_123, event: 'del' }));
+    expect(out).toMatchObject({ op: 'DELETE', value: null, expireAt: 1_800_000_000_123, event: 'del' });
+  });
+
+  it('round-trips any value of any type, binary-safe (property)', () => {
+    fc.assert(
+      fc.property(redisValue, bytes, fc.bigInt({ min: 1n, max: 2n ** 63n - 1n }), (value, key, version) => {
+        const event = upsert(value, { key, version, origin: 'snapshot' });
+        expect(codec.decode(codec.encode(event))).toEqual(event);
+      }),
+    );
+  });
+
+  it('rejects bytes that are not single-object encoded', () => {
+    expect(() => codec.decode(Buffer.from('{"json":true}'))).toThrow(ContractError);
+    try {
+      codec.decode(Buffer.from('{"json":true}'));
+    } catch (e) {
+      expect((e as ContractError).code).toBe('BAD_MAGIC');
+    }
+  });
+
+  it('rejects an unknown schema fingerprint with its hex', () => {
+    const buf = Buffer.from(codec.encode(upsert({ type: 'string', data: Buffer.from('v') })));
+    buf.writeBigUInt64LE(42n, 2);
+    expect(() => codec.decode(buf)).toThrow(/unknown writer schema fingerprint 2a00000000000000/);
+  });
+
+  it('rejects a truncated body as UNDECODABLE', () => {
+    const buf = codec.encode(upsert({ type: 'string', data: Buffer.from('value') }));
+    expect(() => codec.decode(buf.subarray(0, buf.length - 3))).toThrow(
+      expect.objectContaining({ code: 'UNDECODABLE' }) as Error,
+    );
+  });
+});

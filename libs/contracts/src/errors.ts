@@ -1,0 +1,16 @@
+/**
+ * A closed set of decode failures. None is retriable: the bytes will never decode differently, so the caller
+ * routes the record to the dead-letter topic with this code and keeps going.
+ */
+export type ContractErrorCode = 'BAD_MAGIC' | 'UNKNOWN_SCHEMA' | 'UNDECODABLE' | 'INVALID_EVENT';
+
+export class ContractError extends Error {
+  readonly retriable = false;
+  constructor(
+    readonly code: ContractErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ContractError';
+  }
+}
