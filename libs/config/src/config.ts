@@ -1,0 +1,149 @@
+import { readFileSync } from 'node:fs';
+import { envSchema, type ParsedEnv } from './schema';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration (${problems.length} problem${problems.length > 1 ? 's' : ''}):\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface RedisConfig {
+  readonly url: string;
+  readonly db: number;
+  readonly tlsCa?: string;
+}
+export interface KafkaConfig {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly ssl: boolean | { readonly ca: string[] };
+  readonly sasl?: { readonly mechanism: 'scram-sha-256' | 'scram-sha-512' | 'plain'; readonly username: string; readonly password: string };
+}
+export interface DynamoConfig {
+  /** Unset = AWS itself; credentials always come from the SDK's default provider chain. */
+  readonly endpoint?: string;
+  readonly region: string;
+}
+
+/** The parsed, typed configuration. A class so Nest can inject it by type. */
+export class CdcConfig {
+  readonly redis?: RedisConfig;
+  readonly kafka?: KafkaConfig;
+  readonly dynamo: DynamoConfig;
+  readonly sourceId: string;
+  readonly table: string;
+  readonly topic: string;
+  readonly dlqTopic: string;
+  readonly topicPartitions: number;
+  readonly topicReplicationFactor: number;
+  readonly createTable: boolean;
+  readonly writer: string;
+  readonly tombstoneTtlSeconds: number;
+  readonly captureBatchSize: number;
+  readonly applierConcurrency: number;
+  readonly applierGroup: string;
+  readonly verifierGraceMs: number;
+  readonly httpPort?: number;
+  readonly logLevel: ParsedEnv['LOG_LEVEL'];
+
+  constructor(env: ParsedEnv, readFile: (path: string) => string = (p) => readFileSync(p, 'utf8')) {
+    if (env.REDIS_URL) {
+      this.redis = {
+        url: env.REDIS_URL,
+        db: env.REDIS_DB,
+        ...(env.REDIS_TLS_CA_FILE ? { tlsCa: readFile(env.REDIS_TLS_CA_FILE) } : {}),
+      };
+    }
+    if (env.KAFKA_BROKERS) {
+      this.kafka = {
+        brokers: env.KAFKA_BROKERS,
+        clientId: env.KAFKA_CLIENT_ID,
+        ssl: env.KAFKA_SSL_CA_FILE ? { ca: [readFile(env.KAFKA_SSL_CA_FILE)] } : env.KAFKA_SSL,
+        ...(env.KAFKA_SASL_MECHANISM && env.KAFKA_SASL_USERNAME && env.KAFKA_SASL_PASSWORD
+          ? {
+              sasl: {
+                mechanism: env.KAFKA_SASL_MECHANISM,
+                username: env.KAFKA_SASL_USERNAME,
+                password: env.KAFKA_SASL_PASSWORD,
+              },
+            }
+          : {}),
+      };
+    }
+    const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
+    this.dynamo = env.DYNAMODB_ENDPOINT ? { endpoint: env.DYNAMODB_ENDPOINT, region } : { region };
+    this.sourceId = env.CDC_SOURCE_ID;
+    this.table = env.CDC_TABLE ?? `cdc_${env.CDC_SOURCE_ID}`;
+    this.topic = env.CDC_TOPIC ?? `cdc.${env.CDC_SOURCE_ID}.changes`;
+    this.dlqTopic = `${this.topic}.dlq`;
+    this.topicPartitions = env.CDC_TOPIC_PARTITIONS;
+    this.topicReplicationFactor = env.CDC_TOPIC_REPLICATION_FACTOR;
+    this.createTable = env.CDC_CREATE_TABLE;
+    this.writer = env.CDC_WRITER ?? `cdc-replicator/${env.CDC_SOURCE_ID}`;
+    this.tombstoneTtlSeconds = env.CDC_TOMBSTONE_TTL_SECONDS;
+    this.captureBatchSize = env.CDC_CAPTURE_BATCH_SIZE;
+    this.applierConcurrency = env.CDC_APPLIER_CONCURRENCY;
+    this.applierGroup = env.CDC_APPLIER_GROUP ?? `cdc-applier.${env.CDC_SOURCE_ID}.${this.table}`;
+    this.verifierGraceMs = env.CDC_VERIFIER_GRACE_MS;
+    if (env.HTTP_PORT !== undefined) this.httpPort = env.HTTP_PORT;
+    this.logLevel = env.LOG_LEVEL;
+  }
+
+  /** The endpoints a process cannot run without; throws naming every missing variable at once. */
+  require(...needs: Array<'redis' | 'kafka'>): { redis: RedisConfig; kafka: KafkaConfig } {
+    const missing = needs
+      .filter((n) => !this[n])
+      .map((n) => (n === 'redis' ? 'REDIS_URL: required (e.g. redis://127.0.0.1:6379)' : 'KAFKA_BROKERS: required (e.g. 127.0.0.1:9092)'));
+    if (missing.length > 0) throw new ConfigError(missing);
+    return { redis: this.redis as RedisConfig, kafka: this.kafka as KafkaConfig };
+  }
+
+  /** A loggable view: endpoints without credentials, no secrets. */
+  redacted(): Record<string, unknown> {
+    return {
+      redis: this.redis ? { url: redactUrl(this.redis.url), db: this.redis.db, tlsCa: !!this.redis.tlsCa } : undefined,
+      kafka: this.kafka
+        ? { brokers: this.kafka.brokers, ssl: !!this.kafka.ssl, sasl: this.kafka.sasl?.mechanism ?? 'none' }
+        : undefined,
+      dynamo: this.dynamo,
+      sourceId: this.sourceId,
+      table: this.table,
+      topic: this.topic,
+    };
+  }
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '<unparseable url>';
+  }
+}
+
+/** Parses the environment once; a ConfigError lists every bad variable with the reason. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): CdcConfig {
+  const result = envSchema.safeParse(env);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((i) => {
+        const key = i.path.join('.');
+        const shown = key.includes('PASSWORD') || key === 'REDIS_URL' ? '' : ` (got ${JSON.stringify(env[key])})`;
+        return `${key}: ${i.message}${shown}`;
+      }),
+    );
+  }
+  const problems: string[] = [];
+  const config = new CdcConfig(result.data, (path) => {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (err) {
+      problems.push(`cannot read ${path}: ${(err as Error).message}`);
+      return '';
+    }
+  });
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}

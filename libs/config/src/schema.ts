@@ -1,0 +1,62 @@
+import { z } from 'zod';
+
+/**
+ * Every environment variable the replicator reads, in one place. Parsed once at start; every bad variable is
+ * named in one error (see loadConfig). Endpoints are optional here because each process needs a different
+ * subset: capture needs Redis + Kafka, the applier Kafka + DynamoDB, `cdc run` none (it can embed a stack).
+ */
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const name = z.string().regex(/^[A-Za-z0-9_.-]+$/, 'use letters, digits, dot, dash or underscore');
+
+const redisUrl = z
+  .string()
+  .url()
+  .refine((u) => /^rediss?:\/\//.test(u), 'must start with redis:// or rediss:// (TLS)');
+const brokers = z
+  .string()
+  .transform((s) => s.split(',').map((b) => b.trim()).filter(Boolean))
+  .refine((list) => list.length > 0 && list.every((b) => /^[^\s:]+:\d{1,5}$/.test(b)), 'use host:port[,host:port]');
+
+export const envSchema = z
+  .object({
+    REDIS_URL: redisUrl.optional(),
+    REDIS_DB: int(0, 15).default(0),
+    REDIS_TLS_CA_FILE: z.string().optional(),
+    KAFKA_BROKERS: brokers.optional(),
+    KAFKA_CLIENT_ID: name.default('cdc'),
+    KAFKA_SSL: bool.default('false'),
+    KAFKA_SSL_CA_FILE: z.string().optional(),
+    KAFKA_SASL_MECHANISM: z.enum(['scram-sha-256', 'scram-sha-512', 'plain']).optional(),
+    KAFKA_SASL_USERNAME: z.string().optional(),
+    KAFKA_SASL_PASSWORD: z.string().optional(),
+    DYNAMODB_ENDPOINT: z.string().url().optional(),
+    AWS_REGION: z.string().optional(),
+    AWS_DEFAULT_REGION: z.string().optional(),
+    CDC_SOURCE_ID: name.default('default'),
+    CDC_TABLE: name.optional(),
+    CDC_TOPIC: name.optional(),
+    CDC_TOPIC_PARTITIONS: int(1, 10_000).default(6),
+    CDC_TOPIC_REPLICATION_FACTOR: int(-1, 10).default(-1),
+    CDC_CREATE_TABLE: bool.default('true'),
+    CDC_WRITER: z.string().min(1).optional(),
+    CDC_TOMBSTONE_TTL_SECONDS: int(60, 10 * 365 * 86_400).default(7 * 86_400),
+    CDC_CAPTURE_BATCH_SIZE: int(1, 10_000).default(500),
+    CDC_APPLIER_CONCURRENCY: int(1, 1_024).default(16),
+    CDC_APPLIER_GROUP: name.optional(),
+    CDC_VERIFIER_GRACE_MS: int(0, 600_000).default(2_000),
+    HTTP_PORT: int(0, 65_535).optional(),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .superRefine((env, ctx) => {
+    if (env.KAFKA_SASL_MECHANISM) {
+      for (const k of ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'] as const) {
+        if (!env[k]) ctx.addIssue({ code: 'custom', path: [k], message: `required when KAFKA_SASL_MECHANISM is set` });
+      }
+    }
+  });
+
+export type Env = z.input<typeof envSchema>;
+export type ParsedEnv = z.output<typeof envSchema>;
