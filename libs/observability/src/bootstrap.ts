@@ -1,0 +1,42 @@
+import type { DynamicModule } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { type CdcConfig, ConfigError, loadConfig } from '@cdc/config';
+import { createLogger, type Logger, NestPinoLogger } from './logger';
+
+export interface AppSpec {
+  readonly name: string;
+  readonly defaultPort: number;
+  /** Endpoints this deployable cannot run without (checked before anything starts). */
+  readonly needs: ReadonlyArray<'redis' | 'kafka'>;
+  readonly module: (config: CdcConfig, logger: Logger) => DynamicModule;
+}
+
+/**
+ * Boots one deployable: config parsed once (every bad variable named, then exit 78), JSON logs, /health and
+ * /metrics over HTTP, and graceful shutdown on SIGTERM/SIGINT through Nest's lifecycle hooks.
+ */
+export async function runApp(spec: AppSpec): Promise<void> {
+  let config: CdcConfig;
+  try {
+    config = loadConfig();
+    config.require(...spec.needs);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${spec.name}: ${err.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel, spec.name);
+  logger.info({ config: config.redacted() }, 'starting');
+  try {
+    const app = await NestFactory.create(spec.module(config, logger), { logger: new NestPinoLogger(logger) });
+    app.enableShutdownHooks();
+    const port = config.httpPort ?? spec.defaultPort;
+    await app.listen(port, '0.0.0.0');
+    logger.info({ port }, `${spec.name} ready: /health and /metrics on :${port}`);
+  } catch (err) {
+    logger.fatal({ err }, `${spec.name} failed to start: ${(err as Error).message}`);
+    process.exit(1);
+  }
+}
