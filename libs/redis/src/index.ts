@@ -1,0 +1,4 @@
+export * from './client';
+export * from './slot';
+export * from './versioned-read';
+export * from './notifications';

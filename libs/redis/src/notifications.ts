@@ -1,0 +1,84 @@
+import type Redis from 'ioredis';
+
+/**
+ * Keyspace notifications (https://redis.io/docs/latest/develop/use/keyspace-notifications/). Capture listens
+ * on keyevent channels (`E`), for every class that changes state: g (generic: del, expire, rename...),
+ * $ string, l list, s set, h hash, z zset, x expired, e evicted, t stream (so a stream is seen and rejected
+ * loudly rather than missed).
+ */
+export const REQUIRED_EVENT_CLASSES = 'Eg$lshzxet';
+const ALIAS_A = 'g$lshzxet';
+
+export function missingClasses(current: string): string {
+  const have = new Set((current.includes('A') ? current + ALIAS_A : current).split(''));
+  return REQUIRED_EVENT_CLASSES.split('').filter((c) => !have.has(c)).join('');
+}
+
+export class NotificationsOffError extends Error {
+  readonly retriable = false;
+  constructor(current: string, cause: string) {
+    super(
+      `Redis keyspace notifications are not enabled for capture (notify-keyspace-events is "${current}", ` +
+        `missing "${missingClasses(current)}"), and capture could not enable them (${cause}). ` +
+        `Set notify-keyspace-events to "KEA" (at least "${REQUIRED_EVENT_CLASSES}"): in redis.conf ` +
+        `\`notify-keyspace-events KEA\`, or \`redis-cli CONFIG SET notify-keyspace-events KEA\`; ` +
+        `on ElastiCache/MemoryDB set the parameter group's notify-keyspace-events to KEA.`,
+    );
+    this.name = 'NotificationsOffError';
+  }
+}
+
+/**
+ * Makes sure the server publishes what capture needs: sets it when CONFIG is allowed, else stops with the
+ * exact setting to change. Returns the effective value.
+ */
+export async function ensureNotifications(redis: Redis): Promise<string> {
+  const [, current = ''] = (await redis.config('GET', 'notify-keyspace-events')) as string[];
+  const missing = missingClasses(current);
+  if (!missing) return current;
+  const wanted = current + missing;
+  try {
+    await redis.config('SET', 'notify-keyspace-events', wanted);
+  } catch (err) {
+    throw new NotificationsOffError(current, (err as Error).message);
+  }
+  return wanted;
+}
+
+export type NotificationHandler = (event: string, key: Buffer) => void;
+
+/**
+ * A pub/sub connection on `__keyevent@<db>__:*`. Notifications are fire-and-forget hints ("key K changed by
+ * event E"); the value is always re-read. `onReady` fires on every (re)subscription: a resubscription means
+ * notifications may have been missed in between (design invariant 5).
+ */
+export class KeyeventSubscriber {
+  private readonly prefix: string;
+  private subscriptions = 0;
+
+  constructor(
+    private readonly sub: Redis,
+    private readonly db: number,
+  ) {
+    this.prefix = `__keyevent@${db}__:`;
+  }
+
+  async start(onEvent: NotificationHandler, onSubscribed: (count: number) => void): Promise<void> {
+    this.sub.on('pmessageBuffer', (_pattern: Buffer, channel: Buffer, key: Buffer) => {
+      onEvent(channel.toString('latin1').slice(this.prefix.length), key);
+    });
+    this.sub.on('ready', () => {
+      // ioredis re-issues PSUBSCRIBE itself after a reconnect (autoResubscribe).
+      if (this.subscriptions > 0) onSubscribed(++this.subscriptions);
+    });
+    if (this.sub.status === 'wait') await this.sub.connect();
+    await this.sub.psubscribe(`${this.prefix}*`);
+    onSubscribed(++this.subscriptions);
+  }
+
+  async stop(): Promise<void> {
+    this.sub.removeAllListeners('pmessageBuffer');
+    await this.sub.punsubscribe().catch(() => undefined);
+    this.sub.disconnect();
+  }
+}
