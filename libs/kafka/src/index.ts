@@ -1,0 +1,5 @@
+export * from './client';
+export * from './topics';
+export * from './publisher';
+export * from './batch-consumer';
+export type { Kafka, Producer, Consumer, Admin, Message } from 'kafkajs';
