@@ -1,0 +1,6 @@
+export * from './client';
+export * from './table';
+export * from './conditional-writer';
+export * from './shard-lineage';
+export * from './stream-reader';
+export * from './items';
