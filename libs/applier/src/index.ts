@@ -1,0 +1,3 @@
+export * from './applier.module';
+export * from './applier.service';
+export * from './plan-batch';

@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { keyStateToEvent } from './to-event';
+
+const ctx = { sourceId: 's', db: 0, event: 'hset', origin: 'live' as const };
+const base = { key: Buffer.from('k'), version: 7n, expireAtMs: null, readAtMs: 1000 };
+
+describe('keyStateToEvent', () => {
+  it('turns an existing key into an UPSERT with its TTL', () => {
+    const e = keyStateToEvent(
+      { ...base, type: 'string', expireAtMs: 5000, value: { type: 'string', data: Buffer.from('v') } },
+      ctx,
+    );
+    expect(e).toMatchObject({ op: 'UPSERT', version: 7n, expireAt: 5000, capturedAt: 1000, event: 'hset' });
+  });
+
+  it('turns a missing key into a DELETE even if the event was a write', () => {
+    expect(keyStateToEvent({ ...base, type: 'none', value: null }, ctx)).toMatchObject({
+      op: 'DELETE',
+      value: null,
+      expireAt: null,
+    });
+  });
+
+  it('refuses streams (the caller reports them)', () => {
+    expect(keyStateToEvent({ ...base, type: 'stream', value: null }, ctx)).toBeNull();
+  });
+});

@@ -1,0 +1,3 @@
+export * from './verifier.module';
+export * from './verifier.service';
+export * from './parity-ledger';

@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { ParityLedger } from './parity-ledger';
+
+describe('ParityLedger', () => {
+  it('keeps the newest verdict per key and summarises over decided keys', () => {
+    const l = new ParityLedger();
+    l.record(Buffer.from('a'), 'value', 2n);
+    l.record(Buffer.from('a'), 'match', 3n);
+    l.record(Buffer.from('a'), 'missing', 1n); // older record's late recheck: ignored
+    l.record(Buffer.from('b'), 'match', 1n);
+    l.record(Buffer.from('c'), 'in-flight', 1n);
+    l.record(Buffer.from('d'), 'extra', 1n);
+    expect(l.get(Buffer.from('a'))?.verdict).toBe('match');
+    expect(l.summary()).toEqual({
+      keys: 4,
+      matching: 2,
+      parity: 2 / 3,
+      byVerdict: { match: 2, 'in-flight': 1, extra: 1 },
+    });
+  });
+});
