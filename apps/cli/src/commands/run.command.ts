@@ -1,0 +1,135 @@
+import { NestFactory } from '@nestjs/core';
+import { Command, CommandRunner, Option } from 'nest-commander';
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ApplierService } from '@cdc/applier';
+import { CaptureService } from '@cdc/capture';
+import { type CdcConfig, ConfigError, loadConfig } from '@cdc/config';
+import { createLogger, NestPinoLogger } from '@cdc/observability';
+import { createRedisClient } from '@cdc/redis';
+import { StackError, stackUp } from '@cdc/stack';
+import { VerifierService } from '@cdc/verifier';
+import { fail } from '../output';
+import { cdcHome, enginesDir, stackDir } from '../paths';
+import { DemoWriter } from '../run/demo-writer';
+import { RunModule } from '../run/run.module';
+import { formatStatus } from '../run/status-line';
+
+const ENDPOINT_VARS = ['REDIS_URL', 'KAFKA_BROKERS', 'DYNAMODB_ENDPOINT'] as const;
+
+interface RunOptions {
+  demo?: boolean;
+}
+
+/** Brings up (or reuses) the local stack and points the config at it. Returns the redis-cli hint. */
+async function useEmbeddedStack(): Promise<string> {
+  process.stderr.write('No REDIS_URL / KAFKA_BROKERS / DYNAMODB_ENDPOINT set: using the embedded local stack.\n');
+  const { endpoints } = await stackUp({
+    stateDir: stackDir(),
+    cacheDir: enginesDir(),
+    log: (line) => process.stderr.write(`  ${line}\n`),
+  }).catch((err: unknown) => fail(err instanceof StackError ? err.message : String(err)));
+  process.env.REDIS_URL = endpoints.redisUrl;
+  process.env.KAFKA_BROKERS = endpoints.kafkaBrokers;
+  process.env.DYNAMODB_ENDPOINT = endpoints.dynamodbEndpoint;
+  // DynamoDB Local accepts any credentials made of letters and digits; real ones are left alone.
+  process.env.AWS_ACCESS_KEY_ID ??= 'local';
+  process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
+  process.env.AWS_REGION ??= 'us-east-1';
+  const port = new URL(endpoints.redisUrl).port;
+  return `redis-cli -p ${port}`;
+}
+
+@Command({
+  name: 'run',
+  description:
+    'Run capture, applier and verifier in one process. With no endpoints configured, on an embedded local stack with a demo writer.',
+})
+export class RunCommand extends CommandRunner {
+  async run(_args: string[], opts: RunOptions): Promise<void> {
+    const set = ENDPOINT_VARS.filter((v) => process.env[v]);
+    if (set.length > 0 && set.length < ENDPOINT_VARS.length) {
+      const missing = ENDPOINT_VARS.filter((v) => !process.env[v]);
+      fail(`set all of ${ENDPOINT_VARS.join(', ')} or none (embedded stack); missing: ${missing.join(', ')}`, 78);
+    }
+    const embedded = set.length === 0;
+    const hint = embedded ? await useEmbeddedStack() : undefined;
+
+    let config: CdcConfig;
+    try {
+      config = loadConfig();
+    } catch (err) {
+      if (err instanceof ConfigError) fail(err.message, 78);
+      throw err;
+    }
+    const tty = process.stdout.isTTY === true;
+    await mkdir(cdcHome(), { recursive: true });
+    const logFile = join(cdcHome(), 'run.log');
+    // On a terminal the status line owns stdout and logs go to a file; otherwise logs go to stderr.
+    const logger = createLogger(config.logLevel, 'cdc-run', tty ? createWriteStream(logFile, { flags: 'a' }) : process.stderr);
+    logger.info({ config: config.redacted() }, 'starting capture, applier and verifier');
+
+    const app = await NestFactory.create(RunModule.forRoot(config, logger), { logger: new NestPinoLogger(logger) }).catch(
+      (err: Error) => fail(`failed to start: ${err.message}${tty ? ` (details in ${logFile})` : ''}`),
+    );
+    const port = config.httpPort ?? 8080;
+    await app.listen(port, '127.0.0.1').catch((err: Error) => fail(`cannot listen on :${port} (${err.message}); set HTTP_PORT`));
+
+    let demo: DemoWriter | undefined;
+    if (embedded && opts.demo !== false && config.redis) {
+      const redis = createRedisClient(config.redis, 'cdc-demo');
+      await redis.connect();
+      demo = new DemoWriter(redis);
+      demo.start();
+    }
+    process.stderr.write(
+      `Replicating ${config.redis ? 'Redis' : ''} -> ${config.topic} -> ${config.table}. ` +
+        `/health and /metrics on http://127.0.0.1:${port}.${tty ? ` Logs: ${logFile}.` : ''}\n` +
+        (hint ? `Write keys yourself: ${hint}   ${demo ? '(demo writer on; --no-demo turns it off)' : ''}\n` : '') +
+        'Ctrl-C stops the replicator (the local stack keeps running: npx cdc stack down).\n',
+    );
+
+    const capture = app.get(CaptureService);
+    const applier = app.get(ApplierService);
+    const verifier = app.get(VerifierService);
+    const render = () => {
+      const v = verifier.stats;
+      return formatStatus(
+        {
+          captured: capture.stats.produced,
+          pending: capture.stats.pending,
+          applied: applier.stats.applied,
+          lagP50Ms: applier.recentLagMs.quantile(0.5),
+          lagP99Ms: applier.recentLagMs.quantile(0.99),
+          parity: v.parity,
+          keysVerified: v.keys,
+          mismatches: v.keys - v.matching - (v.byVerdict['in-flight'] ?? 0),
+        },
+        hint,
+      );
+    };
+    const ticker = setInterval(
+      () => (tty ? process.stdout.write(`\r\x1b[2K${render()}`) : process.stdout.write(`${render()}\n`)),
+      tty ? 1000 : 5000,
+    );
+
+    await new Promise<void>((resolve) => {
+      const stop = (signal: string) => {
+        process.stderr.write(`\n${signal}: draining and stopping...\n`);
+        clearInterval(ticker);
+        demo?.stop();
+        resolve();
+      };
+      process.once('SIGINT', () => stop('SIGINT'));
+      process.once('SIGTERM', () => stop('SIGTERM'));
+    });
+    await app.close();
+    process.stderr.write(`Stopped. Last status: ${render()}\n`);
+  }
+
+  @Option({ flags: '--no-demo', description: 'do not run the demo writer on the embedded stack' })
+  parseNoDemo(): boolean {
+    return false;
+  }
+}

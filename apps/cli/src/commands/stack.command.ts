@@ -1,0 +1,94 @@
+import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
+import { type EngineStatus, StackError, stackDown, stackStatus, stackUp } from '@cdc/stack';
+import { fail, printJson } from '../output';
+import { enginesDir, stackDir } from '../paths';
+
+interface JsonFlag {
+  json?: boolean;
+}
+
+function describeEngines(engines: readonly EngineStatus[]): string {
+  return engines
+    .map((e) => {
+      const state = e.running ? (e.ready ? 'ready' : 'starting') : 'stopped';
+      const ms = e.readyMs !== undefined ? ` in ${e.readyMs} ms` : '';
+      return `  ${e.name.padEnd(9)} ${state}${ms}  ${e.endpoint}${e.pid ? `  (pid ${e.pid})` : ''}`;
+    })
+    .join('\n');
+}
+
+function onStackError(err: unknown): never {
+  if (err instanceof StackError) fail(err.message);
+  throw err;
+}
+
+@SubCommand({ name: 'up', description: 'Start (or reuse) local Redis, Kafka and DynamoDB Local on free ports' })
+export class StackUpCommand extends CommandRunner {
+  async run(_args: string[], opts: JsonFlag & { engines?: 'native' | 'docker' }): Promise<void> {
+    const log = opts.json ? () => undefined : (line: string) => process.stderr.write(`${line}\n`);
+    const result = await stackUp({
+      stateDir: stackDir(),
+      cacheDir: enginesDir(),
+      engines: opts.engines ?? 'native',
+      log,
+    }).catch(onStackError);
+    if (opts.json) return printJson(result.endpoints);
+    process.stdout.write(
+      `${result.reused ? 'Stack already running (reused)' : 'Stack up'}:\n${describeEngines(result.engines)}\n\n` +
+        `  REDIS_URL=${result.endpoints.redisUrl}\n  KAFKA_BROKERS=${result.endpoints.kafkaBrokers}\n` +
+        `  DYNAMODB_ENDPOINT=${result.endpoints.dynamodbEndpoint}\n\nStop it with: npx cdc stack down\n`,
+    );
+  }
+
+  @Option({ flags: '--json', description: 'print {"redisUrl","kafkaBrokers","dynamodbEndpoint"} only' })
+  parseJson(): boolean {
+    return true;
+  }
+
+  @Option({ flags: '--engines <kind>', description: 'native (default: local processes) or docker' })
+  parseEngines(value: string): 'native' | 'docker' {
+    if (value !== 'native' && value !== 'docker') fail(`--engines must be native or docker, not "${value}"`, 64);
+    return value;
+  }
+}
+
+@SubCommand({ name: 'down', description: 'Stop exactly what `stack up` started' })
+export class StackDownCommand extends CommandRunner {
+  async run(_args: string[], opts: JsonFlag): Promise<void> {
+    const { stopped } = await stackDown({ stateDir: stackDir() }).catch(onStackError);
+    if (opts.json) return printJson({ stopped: stopped.map((e) => e.name) });
+    process.stdout.write(stopped.length ? `Stopped: ${stopped.map((e) => e.name).join(', ')}\n` : 'Nothing was running.\n');
+  }
+
+  @Option({ flags: '--json', description: 'machine-readable output' })
+  parseJson(): boolean {
+    return true;
+  }
+}
+
+@SubCommand({ name: 'status', description: 'What runs where' })
+export class StackStatusCommand extends CommandRunner {
+  async run(_args: string[], opts: JsonFlag): Promise<void> {
+    const status = await stackStatus({ stateDir: stackDir() }).catch(onStackError);
+    if (opts.json) return printJson(status);
+    process.stdout.write(
+      status.engines.length ? `${describeEngines(status.engines)}\n` : 'No stack is running. Start one: npx cdc stack up\n',
+    );
+  }
+
+  @Option({ flags: '--json', description: 'machine-readable output' })
+  parseJson(): boolean {
+    return true;
+  }
+}
+
+@Command({
+  name: 'stack',
+  description: 'Local engines for development and tests: up | down | status',
+  subCommands: [StackUpCommand, StackDownCommand, StackStatusCommand],
+})
+export class StackCommand extends CommandRunner {
+  run(): Promise<void> {
+    this.command.help();
+  }
+}
