@@ -1,0 +1,4 @@
+// Test helpers only: imported by specs and test/ suites, never by apps or other libs.
+export * from './endpoints';
+export * from './wait';
+export * from './pipeline';
