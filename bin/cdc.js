@@ -11,4 +11,6 @@ if (!existsSync(main)) {
   process.exit(1);
 }
 process.env.CDC_HOME = process.env.CDC_HOME || join(root, '.cdc');
+// We run on Node 20 (the supported runtime here); the SDK's advance notice about Node 22 is in the README.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 require(main);

@@ -1,4 +1,8 @@
-import { ConditionalCheckFailedException, type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  PutItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { compareVersion } from '@cdc/contracts';
 import { ATTR, type Item } from '@cdc/parity';
 

@@ -39,7 +39,6 @@ export interface StreamReaderOptions {
   readonly onError: (err: Error, shardId?: string) => void;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * A DynamoDB Streams poller (there is no KCL for Node): discovers shards, reads each parent before its
@@ -52,6 +51,8 @@ export class StreamReader {
   private readonly finished = new Set<string>();
   private readonly active = new Map<string, Promise<void>>();
   private loop: Promise<void> | undefined;
+  /** Aborted by stop(): every wait ends at once, so shutdown never waits out a poll interval. */
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly client: DynamoDBStreamsClient,
@@ -70,8 +71,24 @@ export class StreamReader {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.stopping.abort();
     await this.loop;
     await Promise.allSettled(this.active.values());
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.stopping.signal.aborted) return resolve();
+      const onAbort = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.stopping.signal.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      this.stopping.signal.addEventListener('abort', onAbort, { once: true });
+    });
   }
 
   private async discover(): Promise<void> {
@@ -85,7 +102,7 @@ export class StreamReader {
       } catch (err) {
         this.opts.onError(err as Error);
       }
-      await sleep(this.opts.discoveryIntervalMs);
+      await this.sleep(this.opts.discoveryIntervalMs);
     }
   }
 
@@ -94,20 +111,29 @@ export class StreamReader {
     let start: string | undefined;
     do {
       const { StreamDescription } = await this.client.send(
-        new DescribeStreamCommand({ StreamArn: this.streamArn, ...(start ? { ExclusiveStartShardId: start } : {}) }),
+        new DescribeStreamCommand({
+          StreamArn: this.streamArn,
+          ...(start ? { ExclusiveStartShardId: start } : {}),
+        }),
       );
       shards.push(...(StreamDescription?.Shards ?? []));
       start = StreamDescription?.LastEvaluatedShardId;
     } while (start);
     return shards.flatMap((s) =>
-      s.ShardId ? [{ shardId: s.ShardId, ...(s.ParentShardId ? { parentShardId: s.ParentShardId } : {}) }] : [],
+      s.ShardId
+        ? [{ shardId: s.ShardId, ...(s.ParentShardId ? { parentShardId: s.ParentShardId } : {}) }]
+        : [],
     );
   }
 
   private async iterator(shardId: string, forceTrimHorizon = false): Promise<string | undefined> {
     const checkpoint = this.opts.checkpoints.get(shardId);
     const type: ShardIteratorType =
-      checkpoint && !forceTrimHorizon ? 'AFTER_SEQUENCE_NUMBER' : forceTrimHorizon ? 'TRIM_HORIZON' : this.opts.startAt;
+      checkpoint && !forceTrimHorizon
+        ? 'AFTER_SEQUENCE_NUMBER'
+        : forceTrimHorizon
+          ? 'TRIM_HORIZON'
+          : this.opts.startAt;
     const { ShardIterator } = await this.client.send(
       new GetShardIteratorCommand({
         StreamArn: this.streamArn,
@@ -128,21 +154,24 @@ export class StreamReader {
       try {
         const page = await this.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
         const checkpoint = this.opts.checkpoints.get(shardId);
-        const fresh = (page.Records ?? []).filter((r) => isAfter(r.dynamodb?.SequenceNumber ?? '0', checkpoint));
+        const fresh = (page.Records ?? []).filter((r) =>
+          isAfter(r.dynamodb?.SequenceNumber ?? '0', checkpoint),
+        );
         if (fresh.length > 0) {
           await this.opts.onRecords(fresh, shardId);
           const last = fresh[fresh.length - 1]?.dynamodb?.SequenceNumber;
           if (last) this.opts.checkpoints.set(shardId, last);
         }
         iterator = page.NextShardIterator;
-        if (!iterator) this.finished.add(shardId); // closed and fully read: its children may start
-        else if ((page.Records ?? []).length === 0) await sleep(this.opts.pollIntervalMs);
+        if (!iterator)
+          this.finished.add(shardId); // closed and fully read: its children may start
+        else if ((page.Records ?? []).length === 0) await this.sleep(this.opts.pollIntervalMs);
       } catch (err) {
         if (err instanceof TrimmedDataAccessException) iterator = await this.iterator(shardId, true);
         else if (err instanceof ExpiredIteratorException) iterator = await this.iterator(shardId);
         else {
           this.opts.onError(err as Error, shardId);
-          await sleep(this.opts.pollIntervalMs * 5);
+          await this.sleep(this.opts.pollIntervalMs * 5);
           iterator = await this.iterator(shardId).catch(() => iterator);
         }
       }

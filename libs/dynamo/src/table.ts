@@ -40,7 +40,11 @@ export async function describeTable(client: DynamoDBClient, table: string): Prom
  * One table per source: `pk` (S) hash key, on-demand capacity, a stream with new and old images (the
  * verifier's input), TTL on `expireAt` (Redis TTLs and tombstone retention). docs/item-layout.md.
  */
-export async function ensureTable(client: DynamoDBClient, table: string, create: boolean): Promise<TableInfo> {
+export async function ensureTable(
+  client: DynamoDBClient,
+  table: string,
+  create: boolean,
+): Promise<TableInfo> {
   const existing = await describeTable(client, table);
   if (existing) return existing;
   if (!create) throw new TableMissingError(table);

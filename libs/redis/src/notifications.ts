@@ -11,15 +11,21 @@ const ALIAS_A = 'g$lshzxet';
 
 export function missingClasses(current: string): string {
   const have = new Set((current.includes('A') ? current + ALIAS_A : current).split(''));
-  return REQUIRED_EVENT_CLASSES.split('').filter((c) => !have.has(c)).join('');
+  return REQUIRED_EVENT_CLASSES.split('')
+    .filter((c) => !have.has(c))
+    .join('');
 }
 
 export class NotificationsOffError extends Error {
   readonly retriable = false;
-  constructor(current: string, cause: string) {
+  /** `current` null = the setting could not even be read (CONFIG disabled, as on managed Redis). */
+  constructor(current: string | null, cause: string) {
     super(
-      `Redis keyspace notifications are not enabled for capture (notify-keyspace-events is "${current}", ` +
-        `missing "${missingClasses(current)}"), and capture could not enable them (${cause}). ` +
+      (current === null
+        ? `Redis keyspace notifications could not be checked for capture (CONFIG GET notify-keyspace-events ` +
+          `failed: ${cause}). `
+        : `Redis keyspace notifications are not enabled for capture (notify-keyspace-events is "${current}", ` +
+          `missing "${missingClasses(current)}"), and capture could not enable them (${cause}). `) +
         `Set notify-keyspace-events to "KEA" (at least "${REQUIRED_EVENT_CLASSES}"): in redis.conf ` +
         `\`notify-keyspace-events KEA\`, or \`redis-cli CONFIG SET notify-keyspace-events KEA\`; ` +
         `on ElastiCache/MemoryDB set the parameter group's notify-keyspace-events to KEA.`,
@@ -33,7 +39,13 @@ export class NotificationsOffError extends Error {
  * exact setting to change. Returns the effective value.
  */
 export async function ensureNotifications(redis: Redis): Promise<string> {
-  const [, current = ''] = (await redis.config('GET', 'notify-keyspace-events')) as string[];
+  let current: string;
+  try {
+    [, current = ''] = (await redis.config('GET', 'notify-keyspace-events')) as string[];
+  } catch (err) {
+    // CONFIG renamed/disabled (managed Redis): a raw ReplyError here would not say what to change.
+    throw new NotificationsOffError(null, (err as Error).message);
+  }
   const missing = missingClasses(current);
   if (!missing) return current;
   const wanted = current + missing;

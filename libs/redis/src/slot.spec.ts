@@ -8,7 +8,9 @@ describe('hash slots', () => {
   });
 
   it('honours hash tags like the server', () => {
-    expect(keyHashSlot(Buffer.from('{user1000}.following'))).toBe(keyHashSlot(Buffer.from('{user1000}.followers')));
+    expect(keyHashSlot(Buffer.from('{user1000}.following'))).toBe(
+      keyHashSlot(Buffer.from('{user1000}.followers')),
+    );
     expect(keyHashSlot(Buffer.from('foo{}{bar}'))).toBe(crc16(Buffer.from('foo{}{bar}')) % 16384);
     expect(keyHashSlot(Buffer.from('foo{{bar}}zap'))).toBe(crc16(Buffer.from('{bar')) % 16384);
   });

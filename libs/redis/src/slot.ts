@@ -57,7 +57,10 @@ export const INTERNAL_PREFIX = '__cdc:';
 const INTERNAL_PREFIX_BYTES = Buffer.from(INTERNAL_PREFIX);
 
 export function isInternalKey(key: Buffer): boolean {
-  return key.length >= INTERNAL_PREFIX_BYTES.length && key.subarray(0, INTERNAL_PREFIX_BYTES.length).equals(INTERNAL_PREFIX_BYTES);
+  return (
+    key.length >= INTERNAL_PREFIX_BYTES.length &&
+    key.subarray(0, INTERNAL_PREFIX_BYTES.length).equals(INTERNAL_PREFIX_BYTES)
+  );
 }
 
 /** The version counter for `key`: same slot, so one script can read the key and bump its version atomically. */

@@ -55,7 +55,8 @@ interface ScriptedRedis {
 /** Reads keys with the versioned script, pipelined: one round trip for a whole batch. */
 export class VersionedReader {
   constructor(private readonly redis: Redis) {
-    if (!('cdcReadBuffer' in redis)) redis.defineCommand('cdcRead', { numberOfKeys: 2, lua: READ_AND_VERSION });
+    if (!('cdcReadBuffer' in redis))
+      redis.defineCommand('cdcRead', { numberOfKeys: 2, lua: READ_AND_VERSION });
   }
 
   /**
@@ -110,6 +111,8 @@ export function parseReply(key: Buffer, [rawType, rawVersion, pttl, rawNow, raw]
       return { ...base, value: { type, members: list } };
     case 'zset':
       return { ...base, value: { type, members: pairs(list, (m, s) => [m, parseScore(s)] as const) } };
+    case 'none':
+    case 'stream':
     default:
       return { ...base, value: null };
   }

@@ -13,6 +13,7 @@ import { HealthRegistry, LOGGER, type Logger, Metrics } from '@cdc/observability
 import { decodeText, keyToPk, type RedisState } from '@cdc/parity';
 import { createRedisClient, VersionedReader } from '@cdc/redis';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type Redis from 'ioredis';
 import { ParityLedger } from './parity-ledger';
 import { check, recordImage, safeState } from './record-check';
@@ -30,6 +31,7 @@ export class VerifierService implements OnApplicationBootstrap, OnApplicationShu
   private redis: Redis | undefined;
   private reader: VersionedReader | undefined;
   private dynamo: DynamoDBClient | undefined;
+  private streams: DynamoDBStreamsClient | undefined;
   private stream: StreamReader | undefined;
   private readonly rechecks = new Set<Promise<void>>();
   private running = false;
@@ -51,13 +53,16 @@ export class VerifierService implements OnApplicationBootstrap, OnApplicationShu
 
   async onApplicationBootstrap(): Promise<void> {
     const { redis: redisCfg } = this.config.require('redis');
-    this.redis = createRedisClient(redisCfg, 'cdc-verifier');
+    this.redis = createRedisClient(redisCfg, 'cdc-verifier', {}, (err) =>
+      this.log.warn({ err: err.message }, 'redis connection error; reconnecting'),
+    );
     await this.redis.connect();
     this.reader = new VersionedReader(this.redis);
     this.dynamo = createDynamoClient(this.config.dynamo);
     this.running = true;
     const streamArn = await this.waitForStream();
-    this.stream = new StreamReader(createStreamsClient(this.config.dynamo), streamArn, {
+    this.streams = createStreamsClient(this.config.dynamo);
+    this.stream = new StreamReader(this.streams, streamArn, {
       startAt: 'TRIM_HORIZON',
       pollIntervalMs: 250,
       discoveryIntervalMs: 5_000,
@@ -75,7 +80,8 @@ export class VerifierService implements OnApplicationBootstrap, OnApplicationShu
     for (let attempt = 0; this.running; attempt++) {
       const info = await describeTable(this.dynamo as DynamoDBClient, this.config.table);
       if (info?.streamArn) return info.streamArn;
-      if (attempt % 20 === 0) this.log.info({ table: this.config.table }, 'waiting for the table and its stream');
+      if (attempt % 20 === 0)
+        this.log.info({ table: this.config.table }, 'waiting for the table and its stream');
       await sleep(500);
     }
     throw new Error('verifier stopped before the table appeared');
@@ -122,7 +128,10 @@ export class VerifierService implements OnApplicationBootstrap, OnApplicationShu
       // An in-flight verdict belongs to the old record: it must not mask the newer record's own verdict.
       this.ledger.record(key, final, final === 'in-flight' ? recordVersion : itemVersion);
       if (final !== 'match' && final !== 'in-flight') {
-        this.log.warn({ key: key.toString('latin1'), class: final, version: itemVersion.toString() }, 'parity mismatch confirmed');
+        this.log.warn(
+          { key: key.toString('latin1'), class: final, version: itemVersion.toString() },
+          'parity mismatch confirmed',
+        );
       }
     } catch (err) {
       this.log.warn({ err }, 'recheck failed');
@@ -140,5 +149,6 @@ export class VerifierService implements OnApplicationBootstrap, OnApplicationShu
     await Promise.allSettled(this.rechecks);
     this.redis?.disconnect();
     this.dynamo?.destroy();
+    this.streams?.destroy();
   }
 }

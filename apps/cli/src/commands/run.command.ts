@@ -24,7 +24,9 @@ interface RunOptions {
 
 /** Brings up (or reuses) the local stack and points the config at it. Returns the redis-cli hint. */
 async function useEmbeddedStack(): Promise<string> {
-  process.stderr.write('No REDIS_URL / KAFKA_BROKERS / DYNAMODB_ENDPOINT set: using the embedded local stack.\n');
+  process.stderr.write(
+    'No REDIS_URL / KAFKA_BROKERS / DYNAMODB_ENDPOINT set: using the embedded local stack.\n',
+  );
   const { endpoints } = await stackUp({
     stateDir: stackDir(),
     cacheDir: enginesDir(),
@@ -51,7 +53,10 @@ export class RunCommand extends CommandRunner {
     const set = ENDPOINT_VARS.filter((v) => process.env[v]);
     if (set.length > 0 && set.length < ENDPOINT_VARS.length) {
       const missing = ENDPOINT_VARS.filter((v) => !process.env[v]);
-      fail(`set all of ${ENDPOINT_VARS.join(', ')} or none (embedded stack); missing: ${missing.join(', ')}`, 78);
+      fail(
+        `set all of ${ENDPOINT_VARS.join(', ')} or none (embedded stack); missing: ${missing.join(', ')}`,
+        78,
+      );
     }
     const embedded = set.length === 0;
     const hint = embedded ? await useEmbeddedStack() : undefined;
@@ -67,14 +72,20 @@ export class RunCommand extends CommandRunner {
     await mkdir(cdcHome(), { recursive: true });
     const logFile = join(cdcHome(), 'run.log');
     // On a terminal the status line owns stdout and logs go to a file; otherwise logs go to stderr.
-    const logger = createLogger(config.logLevel, 'cdc-run', tty ? createWriteStream(logFile, { flags: 'a' }) : process.stderr);
+    const logger = createLogger(
+      config.logLevel,
+      'cdc-run',
+      tty ? createWriteStream(logFile, { flags: 'a' }) : process.stderr,
+    );
     logger.info({ config: config.redacted() }, 'starting capture, applier and verifier');
 
-    const app = await NestFactory.create(RunModule.forRoot(config, logger), { logger: new NestPinoLogger(logger) }).catch(
-      (err: Error) => fail(`failed to start: ${err.message}${tty ? ` (details in ${logFile})` : ''}`),
-    );
+    const app = await NestFactory.create(RunModule.forRoot(config, logger), {
+      logger: new NestPinoLogger(logger),
+    }).catch((err: Error) => fail(`failed to start: ${err.message}${tty ? ` (details in ${logFile})` : ''}`));
     const port = config.httpPort ?? 8080;
-    await app.listen(port, '127.0.0.1').catch((err: Error) => fail(`cannot listen on :${port} (${err.message}); set HTTP_PORT`));
+    await app
+      .listen(port, '127.0.0.1')
+      .catch((err: Error) => fail(`cannot listen on :${port} (${err.message}); set HTTP_PORT`));
 
     let demo: DemoWriter | undefined;
     if (embedded && opts.demo !== false && config.redis) {
@@ -86,7 +97,9 @@ export class RunCommand extends CommandRunner {
     process.stderr.write(
       `Replicating ${config.redis ? 'Redis' : ''} -> ${config.topic} -> ${config.table}. ` +
         `/health and /metrics on http://127.0.0.1:${port}.${tty ? ` Logs: ${logFile}.` : ''}\n` +
-        (hint ? `Write keys yourself: ${hint}   ${demo ? '(demo writer on; --no-demo turns it off)' : ''}\n` : '') +
+        (hint
+          ? `Write keys yourself: ${hint}   ${demo ? '(demo writer on; --no-demo turns it off)' : ''}\n`
+          : '') +
         'Ctrl-C stops the replicator (the local stack keeps running: npx cdc stack down).\n',
     );
 

@@ -22,7 +22,10 @@ function onStackError(err: unknown): never {
   throw err;
 }
 
-@SubCommand({ name: 'up', description: 'Start (or reuse) local Redis, Kafka and DynamoDB Local on free ports' })
+@SubCommand({
+  name: 'up',
+  description: 'Start (or reuse) local Redis, Kafka and DynamoDB Local on free ports',
+})
 export class StackUpCommand extends CommandRunner {
   async run(_args: string[], opts: JsonFlag & { engines?: 'native' | 'docker' }): Promise<void> {
     const log = opts.json ? () => undefined : (line: string) => process.stderr.write(`${line}\n`);
@@ -47,7 +50,8 @@ export class StackUpCommand extends CommandRunner {
 
   @Option({ flags: '--engines <kind>', description: 'native (default: local processes) or docker' })
   parseEngines(value: string): 'native' | 'docker' {
-    if (value !== 'native' && value !== 'docker') fail(`--engines must be native or docker, not "${value}"`, 64);
+    if (value !== 'native' && value !== 'docker')
+      fail(`--engines must be native or docker, not "${value}"`, 64);
     return value;
   }
 }
@@ -57,7 +61,9 @@ export class StackDownCommand extends CommandRunner {
   async run(_args: string[], opts: JsonFlag): Promise<void> {
     const { stopped } = await stackDown({ stateDir: stackDir() }).catch(onStackError);
     if (opts.json) return printJson({ stopped: stopped.map((e) => e.name) });
-    process.stdout.write(stopped.length ? `Stopped: ${stopped.map((e) => e.name).join(', ')}\n` : 'Nothing was running.\n');
+    process.stdout.write(
+      stopped.length ? `Stopped: ${stopped.map((e) => e.name).join(', ')}\n` : 'Nothing was running.\n',
+    );
   }
 
   @Option({ flags: '--json', description: 'machine-readable output' })
@@ -72,7 +78,9 @@ export class StackStatusCommand extends CommandRunner {
     const status = await stackStatus({ stateDir: stackDir() }).catch(onStackError);
     if (opts.json) return printJson(status);
     process.stdout.write(
-      status.engines.length ? `${describeEngines(status.engines)}\n` : 'No stack is running. Start one: npx cdc stack up\n',
+      status.engines.length
+        ? `${describeEngines(status.engines)}\n`
+        : 'No stack is running. Start one: npx cdc stack up\n',
     );
   }
 

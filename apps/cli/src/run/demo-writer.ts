@@ -33,5 +33,6 @@ export class DemoWriter {
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+    this.redis.disconnect();
   }
 }

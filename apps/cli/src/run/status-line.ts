@@ -13,7 +13,8 @@ const ms = (v: number | undefined): string => (v === undefined ? '-' : `${Math.r
 
 /** One line, for a terminal that rewrites it in place (or a log that appends it). */
 export function formatStatus(s: PipelineStatus, hint?: string): string {
-  const parity = s.keysVerified === 0 ? 'parity -' : `parity ${(s.parity * 100).toFixed(2)}% of ${s.keysVerified} keys`;
+  const parity =
+    s.keysVerified === 0 ? 'parity -' : `parity ${(s.parity * 100).toFixed(2)}% of ${s.keysVerified} keys`;
   const mismatch = s.mismatches > 0 ? ` (${s.mismatches} mismatched)` : '';
   const parts = [
     `captured ${s.captured}`,
