@@ -31,10 +31,26 @@ export async function runApp(spec: AppSpec): Promise<void> {
   logger.info({ config: config.redacted() }, 'starting');
   try {
     const app = await NestFactory.create(spec.module(config, logger), { logger: new NestPinoLogger(logger) });
-    app.enableShutdownHooks();
     const port = config.httpPort ?? spec.defaultPort;
     await app.listen(port, '0.0.0.0');
     logger.info({ port }, `${spec.name} ready: /health and /metrics on :${port}`);
+    // Our own signal handling rather than enableShutdownHooks(): Nest re-raises the signal after closing, so the
+    // process would die "by SIGTERM" even after a clean drain. Here a drained shutdown exits 0.
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      process.once(signal, () => {
+        logger.info({ signal }, 'shutting down: draining in-flight work');
+        app.close().then(
+          () => {
+            logger.info('stopped');
+            process.exit(0);
+          },
+          (err: unknown) => {
+            logger.error({ err }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      });
+    }
   } catch (err) {
     logger.fatal({ err }, `${spec.name} failed to start: ${(err as Error).message}`);
     process.exit(1);

@@ -35,6 +35,7 @@ export class VerifierService implements OnApplicationBootstrap, OnApplicationShu
   private stream: StreamReader | undefined;
   private readonly rechecks = new Set<Promise<void>>();
   private running = false;
+  private starting: Promise<void> | undefined;
   private seen = 0;
   private readonly log: Logger;
 
@@ -60,7 +61,14 @@ export class VerifierService implements OnApplicationBootstrap, OnApplicationShu
     this.reader = new VersionedReader(this.redis);
     this.dynamo = createDynamoClient(this.config.dynamo);
     this.running = true;
+    this.health.register('verifier', () => ({ up: this.running, detail: { state: this.stream ? 'reading' : 'waiting-for-table', seen: this.seen } }));
+    // The applier may create the table later: wait in the background so the process (and /health) is up.
+    this.starting = this.startReading().catch((err: unknown) => this.log.error({ err }, 'verifier could not start reading'));
+  }
+
+  private async startReading(): Promise<void> {
     const streamArn = await this.waitForStream();
+    if (!streamArn || !this.running) return;
     this.streams = createStreamsClient(this.config.dynamo);
     this.stream = new StreamReader(this.streams, streamArn, {
       startAt: 'TRIM_HORIZON',
@@ -71,12 +79,11 @@ export class VerifierService implements OnApplicationBootstrap, OnApplicationShu
       onError: (err, shardId) => this.log.warn({ err, shardId }, 'stream read error; retrying'),
     });
     this.stream.start();
-    this.health.register('verifier', () => ({ up: this.running, detail: { seen: this.seen } }));
     this.log.info({ table: this.config.table, streamArn }, 'verifier reading the table stream');
   }
 
   /** The applier may create the table; wait for it and its stream rather than fail the boot. */
-  private async waitForStream(): Promise<string> {
+  private async waitForStream(): Promise<string | undefined> {
     for (let attempt = 0; this.running; attempt++) {
       const info = await describeTable(this.dynamo as DynamoDBClient, this.config.table);
       if (info?.streamArn) return info.streamArn;
@@ -84,7 +91,7 @@ export class VerifierService implements OnApplicationBootstrap, OnApplicationShu
         this.log.info({ table: this.config.table }, 'waiting for the table and its stream');
       await sleep(500);
     }
-    throw new Error('verifier stopped before the table appeared');
+    return undefined; // stopped while waiting
   }
 
   private async checkRecords(records: StreamRecord[]): Promise<void> {
@@ -145,6 +152,7 @@ export class VerifierService implements OnApplicationBootstrap, OnApplicationShu
 
   async onApplicationShutdown(): Promise<void> {
     this.running = false;
+    await this.starting;
     await this.stream?.stop();
     await Promise.allSettled(this.rechecks);
     this.redis?.disconnect();
