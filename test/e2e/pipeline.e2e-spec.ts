@@ -5,7 +5,7 @@ import { type ChangeEvent, ChangeEventCodec } from '@cdc/contracts';
 import { createDynamoClient } from '@cdc/dynamo';
 import { createKafka } from '@cdc/kafka';
 import { createLogger, Metrics } from '@cdc/observability';
-import { itemToState, type Item, type ItemState } from '@cdc/parity';
+import { itemToState, type ItemState } from '@cdc/parity';
 import { createRedisClient } from '@cdc/redis';
 import { bootPipeline, testConfig, waitFor } from '@cdc/testing';
 import { VerifierModule, VerifierService } from '@cdc/verifier';
@@ -30,7 +30,7 @@ describe('pipeline: Redis -> capture -> Kafka -> applier -> DynamoDB -> verifier
     const { Item } = await dynamo.send(
       new GetItemCommand({ TableName: config.table, Key: { pk: { S: key } }, ConsistentRead: true }),
     );
-    return Item ? itemToState(Item as Item) : undefined;
+    return Item ? itemToState(Item) : undefined;
   }
 
   /** Waits until the item reflects a write newer than `after` and returns it. */
@@ -53,7 +53,11 @@ describe('pipeline: Redis -> capture -> Kafka -> applier -> DynamoDB -> verifier
     // SET, then SET again: the version grows with each write.
     await redis.set(k('greeting'), 'hello');
     const v1 = await itemNewerThan(k('greeting'), 0n);
-    expect(v1).toMatchObject({ deleted: false, value: { type: 'string', data: Buffer.from('hello') }, writer: config.writer });
+    expect(v1).toMatchObject({
+      deleted: false,
+      value: { type: 'string', data: Buffer.from('hello') },
+      writer: config.writer,
+    });
 
     await redis.set(k('greeting'), 'hello again', 'EX', 3600);
     const v2 = await itemNewerThan(k('greeting'), v1.version);
@@ -64,8 +68,16 @@ describe('pipeline: Redis -> capture -> Kafka -> applier -> DynamoDB -> verifier
     await redis.hset(k('user'), { name: 'Ada', lang: 'en' });
     const h1 = await itemNewerThan(k('user'), 0n);
     await redis.hset(k('user'), { lang: 'fr' });
-    const h2 = await itemNewerThan(k('user'), h1.version, (s) => s.value?.type === 'hash' && s.value.fields.length === 2);
-    expect(Object.fromEntries(h2.value?.type === 'hash' ? h2.value.fields.map(([f, v]) => [f.toString(), v.toString()]) : [])).toEqual({
+    const h2 = await itemNewerThan(
+      k('user'),
+      h1.version,
+      (s) => s.value?.type === 'hash' && s.value.fields.length === 2,
+    );
+    expect(
+      Object.fromEntries(
+        h2.value?.type === 'hash' ? h2.value.fields.map(([f, v]) => [f.toString(), v.toString()]) : [],
+      ),
+    ).toEqual({
       name: 'Ada',
       lang: 'fr',
     });
@@ -91,20 +103,32 @@ describe('pipeline: Redis -> capture -> Kafka -> applier -> DynamoDB -> verifier
     };
     const producer = createKafka(config.require('kafka').kafka, createLogger('warn')).producer();
     await producer.connect();
-    await producer.send({ topic: config.topic, acks: -1, messages: [{ key: stale.key, value: new ChangeEventCodec().encode(stale) }] });
-    await producer.disconnect();
-    await waitFor('the stale event to be consumed', () => Metrics.total(metrics.applierEvents, { outcome: 'stale' }), {
-      accept: (n) => n >= 1,
+    await producer.send({
+      topic: config.topic,
+      acks: -1,
+      messages: [{ key: stale.key, value: new ChangeEventCodec().encode(stale) }],
     });
+    await producer.disconnect();
+    await waitFor(
+      'the stale event to be consumed',
+      () => Metrics.total(metrics.applierEvents, { outcome: 'stale' }),
+      {
+        accept: (n) => n >= 1,
+      },
+    );
     expect(await item(k('greeting'))).toMatchObject({ deleted: true, version: tomb.version });
   });
 
   it('the verifier reads the stream back and reports parity for those keys', async () => {
     const verifier = app.get(VerifierService);
     for (const key of [k('greeting'), k('user')]) {
-      const verdict = await waitFor(`a match verdict for ${key}`, () => verifier.ledger.get(Buffer.from(key)), {
-        accept: (v) => v.verdict === 'match',
-      });
+      const verdict = await waitFor(
+        `a match verdict for ${key}`,
+        () => verifier.ledger.get(Buffer.from(key)),
+        {
+          accept: (v) => v.verdict === 'match',
+        },
+      );
       expect(verdict.verdict).toBe('match');
     }
     expect(await Metrics.total(metrics.verifierRecords, { class: 'match' })).toBeGreaterThanOrEqual(2);

@@ -1,12 +1,8 @@
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { type StackEndpoints, stackDown, stackUp } from '../../libs/stack/src';
+import { stackDown, stackUp } from '../../libs/stack/src';
 
-declare module 'vitest' {
-  export interface ProvidedContext {
-    endpoints: StackEndpoints;
-  }
-}
+import type {} from '../../libs/testing/src'; // declares the provided `endpoints` (libs/testing/src/endpoints.ts)
 
 const ROOT = join(__dirname, '..', '..');
 const NEEDS_ENGINES = new Set(['integration', 'e2e']);
@@ -24,7 +20,11 @@ export default async function setup(project: TestProject): Promise<(() => Promis
 
   const { REDIS_URL, KAFKA_BROKERS, DYNAMODB_ENDPOINT } = process.env;
   if (REDIS_URL && KAFKA_BROKERS && DYNAMODB_ENDPOINT) {
-    project.provide('endpoints', { redisUrl: REDIS_URL, kafkaBrokers: KAFKA_BROKERS, dynamodbEndpoint: DYNAMODB_ENDPOINT });
+    project.provide('endpoints', {
+      redisUrl: REDIS_URL,
+      kafkaBrokers: KAFKA_BROKERS,
+      dynamodbEndpoint: DYNAMODB_ENDPOINT,
+    });
     return undefined;
   }
 

@@ -2,7 +2,14 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShut
 import { CdcConfig } from '@cdc/config';
 import { ChangeEventCodec } from '@cdc/contracts';
 import { ConditionalWriter, createDynamoClient, ensureTable } from '@cdc/dynamo';
-import { type Batch, BatchConsumer, createKafka, ensureChangeTopics, orderedProducer, type Producer } from '@cdc/kafka';
+import {
+  type Batch,
+  BatchConsumer,
+  createKafka,
+  ensureChangeTopics,
+  orderedProducer,
+  type Producer,
+} from '@cdc/kafka';
 import { HealthRegistry, LOGGER, type Logger, Metrics, RecentSamples } from '@cdc/observability';
 import { eventToItem } from '@cdc/parity';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -52,11 +59,16 @@ export class ApplierService implements OnApplicationBootstrap, OnApplicationShut
     if (created.length) this.log.info({ topics: created }, 'created topics');
     this.dlq = orderedProducer(kafka);
     await this.dlq.connect();
-    this.consumer = new BatchConsumer(kafka.consumer({ groupId: this.config.applierGroup, allowAutoTopicCreation: false }));
+    this.consumer = new BatchConsumer(
+      kafka.consumer({ groupId: this.config.applierGroup, allowAutoTopicCreation: false }),
+    );
     await this.consumer.start(this.config.topic, (batch) => this.apply(batch));
     this.running = true;
     this.health.register('applier', () => ({ up: this.running, detail: this.stats }));
-    this.log.info({ topic: this.config.topic, table: this.config.table, group: this.config.applierGroup }, 'applier running');
+    this.log.info(
+      { topic: this.config.topic, table: this.config.table, group: this.config.applierGroup },
+      'applier running',
+    );
   }
 
   private async apply(batch: Batch): Promise<void> {
@@ -95,7 +107,10 @@ export class ApplierService implements OnApplicationBootstrap, OnApplicationShut
   private async deadLetter(poison: readonly PoisonMessage[]): Promise<void> {
     for (const p of poison) {
       this.metrics.applierErrors.inc({ code: p.code });
-      this.log.warn({ code: p.code, reason: p.reason, partition: p.message.partition, offset: p.message.offset }, 'poison event sent to DLQ');
+      this.log.warn(
+        { code: p.code, reason: p.reason, partition: p.message.partition, offset: p.message.offset },
+        'poison event sent to DLQ',
+      );
     }
     await (this.dlq as Producer).send({
       topic: this.config.dlqTopic,

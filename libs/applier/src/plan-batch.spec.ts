@@ -6,7 +6,14 @@ import { planBatch } from './plan-batch';
 const codec = new ChangeEventCodec();
 let offset = 0;
 function msg(value: Buffer | null): ConsumedMessage {
-  return { partition: 0, offset: String(offset++), key: Buffer.from('k'), value, headers: {}, timestamp: '0' };
+  return {
+    partition: 0,
+    offset: String(offset++),
+    key: Buffer.from('k'),
+    value,
+    headers: {},
+    timestamp: '0',
+  };
 }
 function ev(key: string, version: bigint): Buffer {
   const e: ChangeEvent = {
@@ -27,7 +34,14 @@ function ev(key: string, version: bigint): Buffer {
 describe('planBatch', () => {
   it('keeps the highest version per key, skips Kafka tombstones, isolates poison', () => {
     const plan = planBatch(
-      [msg(ev('a', 1n)), msg(ev('b', 5n)), msg(ev('a', 3n)), msg(null), msg(Buffer.from('garbage')), msg(ev('a', 2n))],
+      [
+        msg(ev('a', 1n)),
+        msg(ev('b', 5n)),
+        msg(ev('a', 3n)),
+        msg(null),
+        msg(Buffer.from('garbage')),
+        msg(ev('a', 2n)),
+      ],
       codec,
     );
     expect(plan.writes.map((w) => [w.key.toString(), w.version])).toEqual([

@@ -35,6 +35,10 @@ export function planBatch(messages: readonly ConsumedMessage[], codec: ChangeEve
       poison.push({ message, code, reason: (err as Error).message });
     }
   }
-  const writes = latestPerKey(decoded, (e) => e.key.toString('latin1'), (e) => e.version);
+  const writes = latestPerKey(
+    decoded,
+    (e) => e.key.toString('latin1'),
+    (e) => e.version,
+  );
   return { writes, coalesced: decoded.length - writes.length, kafkaTombstones, poison };
 }

@@ -84,7 +84,10 @@ export class CapturePipeline {
         backoffMs = 100;
       } catch (err) {
         this.pending.restore(batch);
-        this.logger.error({ err, keys: batch.length, retryInMs: backoffMs }, 'capture batch failed; will retry');
+        this.logger.error(
+          { err, keys: batch.length, retryInMs: backoffMs },
+          'capture batch failed; will retry',
+        );
         if (!this.running) return; // shutting down with a broken dependency: the keys are re-read by healing
         await new Promise((r) => setTimeout(r, backoffMs));
         backoffMs = Math.min(backoffMs * 2, 5_000);
@@ -102,7 +105,10 @@ export class CapturePipeline {
       const event = keyStateToEvent(state, { ...this.settings, event: p.event, origin });
       if (!event) {
         this.metrics.captureRejected.inc({ reason: `unsupported_type_${state.type}` });
-        this.logger.warn({ key: p.key.toString('latin1'), type: state.type }, 'key type not replicated; skipped');
+        this.logger.warn(
+          { key: p.key.toString('latin1'), type: state.type },
+          'key type not replicated; skipped',
+        );
         return;
       }
       events.push(event);
@@ -113,7 +119,8 @@ export class CapturePipeline {
     await this.publisher.publish(messages);
     const now = performance.now();
     for (const p of batch) this.metrics.captureNotifyToProduce.observe((now - p.since) / 1000);
-    for (const e of events) this.metrics.captureEvents.inc({ type: e.value?.type ?? 'none', op: e.op, origin });
+    for (const e of events)
+      this.metrics.captureEvents.inc({ type: e.value?.type ?? 'none', op: e.op, origin });
     this.produced += events.length;
     return events.length;
   }

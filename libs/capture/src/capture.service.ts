@@ -29,7 +29,9 @@ export class CaptureService implements OnApplicationBootstrap, OnApplicationShut
   async onApplicationBootstrap(): Promise<void> {
     const { redis: redisCfg, kafka: kafkaCfg } = this.config.require('redis', 'kafka');
     const log = this.logger.child({ component: 'capture' });
-    this.redis = createRedisClient(redisCfg, 'cdc-capture');
+    const onRedisError = (err: Error) =>
+      log.warn({ err: err.message }, 'redis connection error; reconnecting');
+    this.redis = createRedisClient(redisCfg, 'cdc-capture', {}, onRedisError);
     await this.redis.connect();
     const flags = await ensureNotifications(this.redis);
     log.info({ notifyKeyspaceEvents: flags }, 'keyspace notifications enabled');
@@ -50,12 +52,16 @@ export class CaptureService implements OnApplicationBootstrap, OnApplicationShut
     this.pipeline.start();
 
     const pipeline = this.pipeline;
-    this.subscriber = new KeyeventSubscriber(createRedisClient(redisCfg, 'cdc-capture-sub'), redisCfg.db);
+    this.subscriber = new KeyeventSubscriber(
+      createRedisClient(redisCfg, 'cdc-capture-sub', {}, onRedisError),
+      redisCfg.db,
+    );
     await this.subscriber.start(
       (event, key) => pipeline.notify(event, key),
       (count) => {
         this.subscribed = true;
-        if (count > 1) log.warn({ cause: 'reconnect' }, 'subscriber resubscribed: notifications may have been missed');
+        if (count > 1)
+          log.warn({ cause: 'reconnect' }, 'subscriber resubscribed: notifications may have been missed');
       },
     );
     this.health.register('capture', () => ({ up: this.subscribed, detail: this.stats }));

@@ -19,6 +19,7 @@ export function keyStateToEvent(
     origin: ctx.origin,
     capturedAt: state.readAtMs,
   };
-  if (state.type === 'none' || state.value === null) return { ...base, op: 'DELETE', value: null, expireAt: null };
+  if (state.type === 'none' || state.value === null)
+    return { ...base, op: 'DELETE', value: null, expireAt: null };
   return { ...base, op: 'UPSERT', value: state.value, expireAt: state.expireAtMs };
 }

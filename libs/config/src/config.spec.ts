@@ -17,13 +17,24 @@ describe('loadConfig', () => {
   it('names every bad variable in one error', () => {
     let error: ConfigError | undefined;
     try {
-      loadConfig({ REDIS_URL: 'http://x', KAFKA_BROKERS: 'nohost', CDC_TOPIC_PARTITIONS: '0', KAFKA_SASL_MECHANISM: 'scram-sha-512' });
+      loadConfig({
+        REDIS_URL: 'http://x',
+        KAFKA_BROKERS: 'nohost',
+        CDC_TOPIC_PARTITIONS: '0',
+        KAFKA_SASL_MECHANISM: 'scram-sha-512',
+      });
     } catch (e) {
       error = e as ConfigError;
     }
     expect(error).toBeInstanceOf(ConfigError);
     const text = error?.message ?? '';
-    for (const v of ['REDIS_URL', 'KAFKA_BROKERS', 'CDC_TOPIC_PARTITIONS', 'KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD']) {
+    for (const v of [
+      'REDIS_URL',
+      'KAFKA_BROKERS',
+      'CDC_TOPIC_PARTITIONS',
+      'KAFKA_SASL_USERNAME',
+      'KAFKA_SASL_PASSWORD',
+    ]) {
       expect(text).toContain(v);
     }
     expect(error?.problems).toHaveLength(5);
@@ -38,7 +49,11 @@ describe('loadConfig', () => {
       KAFKA_SASL_USERNAME: 'cdc',
       KAFKA_SASL_PASSWORD: 'hunter2',
     });
-    expect(c.kafka).toMatchObject({ brokers: ['b1:9093', 'b2:9093'], ssl: true, sasl: { mechanism: 'scram-sha-512' } });
+    expect(c.kafka).toMatchObject({
+      brokers: ['b1:9093', 'b2:9093'],
+      ssl: true,
+      sasl: { mechanism: 'scram-sha-512' },
+    });
     const shown = JSON.stringify(c.redacted());
     expect(shown).not.toContain('s3cret');
     expect(shown).not.toContain('hunter2');

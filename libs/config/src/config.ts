@@ -3,7 +3,9 @@ import { envSchema, type ParsedEnv } from './schema';
 
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
-    super(`Invalid configuration (${problems.length} problem${problems.length > 1 ? 's' : ''}):\n  - ${problems.join('\n  - ')}`);
+    super(
+      `Invalid configuration (${problems.length} problem${problems.length > 1 ? 's' : ''}):\n  - ${problems.join('\n  - ')}`,
+    );
     this.name = 'ConfigError';
   }
 }
@@ -17,7 +19,11 @@ export interface KafkaConfig {
   readonly brokers: readonly string[];
   readonly clientId: string;
   readonly ssl: boolean | { readonly ca: string[] };
-  readonly sasl?: { readonly mechanism: 'scram-sha-256' | 'scram-sha-512' | 'plain'; readonly username: string; readonly password: string };
+  readonly sasl?: {
+    readonly mechanism: 'scram-sha-256' | 'scram-sha-512' | 'plain';
+    readonly username: string;
+    readonly password: string;
+  };
 }
 export interface DynamoConfig {
   /** Unset = AWS itself; credentials always come from the SDK's default provider chain. */
@@ -93,7 +99,11 @@ export class CdcConfig {
   require(...needs: Array<'redis' | 'kafka'>): { redis: RedisConfig; kafka: KafkaConfig } {
     const missing = needs
       .filter((n) => !this[n])
-      .map((n) => (n === 'redis' ? 'REDIS_URL: required (e.g. redis://127.0.0.1:6379)' : 'KAFKA_BROKERS: required (e.g. 127.0.0.1:9092)'));
+      .map((n) =>
+        n === 'redis'
+          ? 'REDIS_URL: required (e.g. redis://127.0.0.1:6379)'
+          : 'KAFKA_BROKERS: required (e.g. 127.0.0.1:9092)',
+      );
     if (missing.length > 0) throw new ConfigError(missing);
     return { redis: this.redis as RedisConfig, kafka: this.kafka as KafkaConfig };
   }
@@ -101,7 +111,9 @@ export class CdcConfig {
   /** A loggable view: endpoints without credentials, no secrets. */
   redacted(): Record<string, unknown> {
     return {
-      redis: this.redis ? { url: redactUrl(this.redis.url), db: this.redis.db, tlsCa: !!this.redis.tlsCa } : undefined,
+      redis: this.redis
+        ? { url: redactUrl(this.redis.url), db: this.redis.db, tlsCa: !!this.redis.tlsCa }
+        : undefined,
       kafka: this.kafka
         ? { brokers: this.kafka.brokers, ssl: !!this.kafka.ssl, sasl: this.kafka.sasl?.mechanism ?? 'none' }
         : undefined,
@@ -130,7 +142,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CdcConfig {
     throw new ConfigError(
       result.error.issues.map((i) => {
         const key = i.path.join('.');
-        const shown = key.includes('PASSWORD') || key === 'REDIS_URL' ? '' : ` (got ${JSON.stringify(env[key])})`;
+        const shown =
+          key.includes('PASSWORD') || key === 'REDIS_URL' ? '' : ` (got ${JSON.stringify(env[key])})`;
         return `${key}: ${i.message}${shown}`;
       }),
     );

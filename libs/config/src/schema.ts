@@ -17,8 +17,16 @@ const redisUrl = z
   .refine((u) => /^rediss?:\/\//.test(u), 'must start with redis:// or rediss:// (TLS)');
 const brokers = z
   .string()
-  .transform((s) => s.split(',').map((b) => b.trim()).filter(Boolean))
-  .refine((list) => list.length > 0 && list.every((b) => /^[^\s:]+:\d{1,5}$/.test(b)), 'use host:port[,host:port]');
+  .transform((s) =>
+    s
+      .split(',')
+      .map((b) => b.trim())
+      .filter(Boolean),
+  )
+  .refine(
+    (list) => list.length > 0 && list.every((b) => /^[^\s:]+:\d{1,5}$/.test(b)),
+    'use host:port[,host:port]',
+  );
 
 export const envSchema = z
   .object({
@@ -53,7 +61,8 @@ export const envSchema = z
   .superRefine((env, ctx) => {
     if (env.KAFKA_SASL_MECHANISM) {
       for (const k of ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'] as const) {
-        if (!env[k]) ctx.addIssue({ code: 'custom', path: [k], message: `required when KAFKA_SASL_MECHANISM is set` });
+        if (!env[k])
+          ctx.addIssue({ code: 'custom', path: [k], message: `required when KAFKA_SASL_MECHANISM is set` });
       }
     }
   });

@@ -47,7 +47,11 @@ describe('ChangeEventCodec', () => {
   });
 
   it('round-trips a DELETE with no value and a TTL', () => {
-    const del: ChangeEvent = { ...upsert({ type: 'string', data: Buffer.alloc(0) }), op: 'DELETE', value: null };
+    const del: ChangeEvent = {
+      ...upsert({ type: 'string', data: Buffer.alloc(0) }),
+      op: 'DELETE',
+      value: null,
+    };
     const out = codec.decode(codec.encode({ ...del, expireAt: 1_800_000_000_123, event: 'del' }));
     expect(out).toMatchObject({ op: 'DELETE', value: null, expireAt: 1_800_000_000_123, event: 'del' });
   });

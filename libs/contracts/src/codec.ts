@@ -49,7 +49,10 @@ export class ChangeEventCodec {
 
   decode(bytes: Buffer): ChangeEvent {
     if (bytes.length < HEADER_LENGTH || bytes[0] !== MAGIC[0] || bytes[1] !== MAGIC[1]) {
-      throw new ContractError('BAD_MAGIC', 'not an Avro single-object encoded change event (bad magic bytes)');
+      throw new ContractError(
+        'BAD_MAGIC',
+        'not an Avro single-object encoded change event (bad magic bytes)',
+      );
     }
     const fingerprint = bytes.readBigUInt64LE(2);
     const schema = this.known.get(fingerprint);
@@ -134,7 +137,10 @@ function fromAvro(r: AvroChangeEvent): ChangeEvent {
     throw new ContractError('INVALID_EVENT', `${r.op} event ${value ? 'with' : 'without'} a value`);
   }
   if (value && redisType !== value.type) {
-    throw new ContractError('INVALID_EVENT', `redisType ${String(redisType)} does not match a ${value.type} value`);
+    throw new ContractError(
+      'INVALID_EVENT',
+      `redisType ${String(redisType)} does not match a ${value.type} value`,
+    );
   }
   return {
     sourceId: r.sourceId,
@@ -159,7 +165,9 @@ function valueFromAvro(v: AvroValue): RedisValue | null {
     case 'HashValue':
       return {
         type: 'hash',
-        fields: (body.fields as Array<{ field: Buffer; value: Buffer }>).map((f) => [f.field, f.value] as const),
+        fields: (body.fields as Array<{ field: Buffer; value: Buffer }>).map(
+          (f) => [f.field, f.value] as const,
+        ),
       };
     case 'ListValue':
       return { type: 'list', items: body.items as Buffer[] };
@@ -168,7 +176,9 @@ function valueFromAvro(v: AvroValue): RedisValue | null {
     case 'ZSetValue':
       return {
         type: 'zset',
-        members: (body.members as Array<{ member: Buffer; score: number }>).map((m) => [m.member, m.score] as const),
+        members: (body.members as Array<{ member: Buffer; score: number }>).map(
+          (m) => [m.member, m.score] as const,
+        ),
       };
     default:
       throw new ContractError('INVALID_EVENT', `unknown value branch ${name}`);

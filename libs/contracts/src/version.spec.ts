@@ -29,7 +29,11 @@ describe('latestPerKey', () => {
       { k: 'a', v: 3n },
       { k: 'a', v: 2n },
     ];
-    const out = latestPerKey(batch, (x) => x.k, (x) => x.v);
+    const out = latestPerKey(
+      batch,
+      (x) => x.k,
+      (x) => x.v,
+    );
     expect(out).toEqual([
       { k: 'a', v: 3n },
       { k: 'b', v: 9n },

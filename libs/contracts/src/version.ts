@@ -10,7 +10,11 @@ export function compareVersion(incoming: bigint, stored: bigint | undefined): Ve
 }
 
 /** Keeps the event with the highest version per key: what a batch needs to write, nothing more. */
-export function latestPerKey<T>(items: Iterable<T>, keyOf: (t: T) => string, versionOf: (t: T) => bigint): T[] {
+export function latestPerKey<T>(
+  items: Iterable<T>,
+  keyOf: (t: T) => string,
+  versionOf: (t: T) => bigint,
+): T[] {
   const best = new Map<string, T>();
   for (const item of items) {
     const k = keyOf(item);

@@ -41,7 +41,7 @@ export class BatchConsumer {
   }
 
   private async onBatch(payload: EachBatchPayload, handler: BatchHandler): Promise<void> {
-    const { batch, heartbeat, isRunning, isStale, resolveOffset } = payload;
+    const { batch } = payload;
     if (batch.messages.length === 0) return;
     const messages = batch.messages.map((m) => ({
       partition: batch.partition,
@@ -55,12 +55,12 @@ export class BatchConsumer {
       topic: batch.topic,
       partition: batch.partition,
       messages,
-      heartbeat,
-      isActive: () => isRunning() && !isStale(),
+      heartbeat: () => payload.heartbeat(),
+      isActive: () => payload.isRunning() && !payload.isStale(),
     });
     const last = batch.lastOffset();
-    resolveOffset(last);
-    if (isStale()) return; // revoked during the batch: the new owner re-applies; duplicates are no-ops
+    payload.resolveOffset(last);
+    if (payload.isStale()) return; // revoked during the batch: the new owner re-applies; duplicates are no-ops
     await this.consumer.commitOffsets([
       { topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() },
     ]);

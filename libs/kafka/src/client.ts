@@ -7,7 +7,8 @@ function pinoLogCreator(logger: Logger) {
   return () =>
     ({ level, label, log }: LogEntry) => {
       const { message, ...rest } = log;
-      if (level === logLevel.ERROR || level === logLevel.NOTHING) logger.error({ kafka: rest, label }, message);
+      if (level === logLevel.ERROR || level === logLevel.NOTHING)
+        logger.error({ kafka: rest, label }, message);
       else if (level === logLevel.WARN) logger.warn({ kafka: rest, label }, message);
       else logger.debug({ kafka: rest, label }, message);
     };

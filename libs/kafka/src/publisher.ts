@@ -36,7 +36,10 @@ export class BatchPublisher {
     while (this.queue.length > 0) {
       const batch: Pending[] = [];
       let count = 0;
-      while (this.queue.length > 0 && (count === 0 || count + (this.queue[0] as Pending).messages.length <= this.maxBatch)) {
+      while (
+        this.queue.length > 0 &&
+        (count === 0 || count + (this.queue[0] as Pending).messages.length <= this.maxBatch)
+      ) {
         const next = this.queue.shift() as Pending;
         batch.push(next);
         count += next.messages.length;

@@ -24,7 +24,10 @@ export const DLQ_TOPIC_CONFIG = {
 };
 
 /** Creates the topics that are missing (an existing topic is left as it is: partitions never shrink). */
-export async function ensureTopics(admin: Admin, specs: ReadonlyArray<TopicSpec & { config: Record<string, string> }>): Promise<string[]> {
+export async function ensureTopics(
+  admin: Admin,
+  specs: ReadonlyArray<TopicSpec & { config: Record<string, string> }>,
+): Promise<string[]> {
   const existing = new Set(await admin.listTopics());
   const missing = specs.filter((s) => !existing.has(s.topic));
   if (missing.length === 0) return [];

@@ -91,7 +91,8 @@ export class Metrics {
   });
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
-    if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'cdc_process_' });
+    if (opts.defaultMetrics ?? true)
+      collectDefaultMetrics({ register: this.registry, prefix: 'cdc_process_' });
   }
 
   /** Sum of a counter's values over all label sets (for status lines and tests). */

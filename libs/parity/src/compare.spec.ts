@@ -22,18 +22,26 @@ function item(over: Partial<ItemState>): ItemState {
 describe('classify', () => {
   it('matches equal values, and a tombstone against an absent key', () => {
     expect(classify(item({}), { value: str('a'), expireAtMs: null }, W)).toBe('match');
-    expect(classify(item({ deleted: true, value: null }), { value: null, expireAtMs: null }, W)).toBe('match');
+    expect(classify(item({ deleted: true, value: null }), { value: null, expireAtMs: null }, W)).toBe(
+      'match',
+    );
     expect(classify(null, { value: null, expireAtMs: null }, W)).toBe('match');
   });
 
   it('finds missing, extra, value, type, ttl and foreign', () => {
     expect(classify(null, { value: str('a'), expireAtMs: null }, W)).toBe('missing');
-    expect(classify(item({ deleted: true, value: null }), { value: str('a'), expireAtMs: null }, W)).toBe('missing');
+    expect(classify(item({ deleted: true, value: null }), { value: str('a'), expireAtMs: null }, W)).toBe(
+      'missing',
+    );
     expect(classify(item({}), { value: null, expireAtMs: null }, W)).toBe('extra');
     expect(classify(item({}), { value: str('b'), expireAtMs: null }, W)).toBe('value');
     expect(classify(item({}), { value: { type: 'list', items: [] }, expireAtMs: null }, W)).toBe('type');
     expect(classify(item({}), { value: str('a'), expireAtMs: 5_000_000 }, W)).toBe('ttl');
-    expect(classify(item({ expireAtSeconds: 5000 }), { value: str('a'), expireAtMs: 5_000_000 }, W)).toBe('match');
-    expect(classify(item({ writer: 'someone-else' }), { value: str('a'), expireAtMs: null }, W)).toBe('foreign');
+    expect(classify(item({ expireAtSeconds: 5000 }), { value: str('a'), expireAtMs: 5_000_000 }, W)).toBe(
+      'match',
+    );
+    expect(classify(item({ writer: 'someone-else' }), { value: str('a'), expireAtMs: null }, W)).toBe(
+      'foreign',
+    );
   });
 });

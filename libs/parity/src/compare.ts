@@ -27,6 +27,7 @@ export function classify(item: ItemState | null, redis: RedisState, writer: stri
   const redisTtl = redis.expireAtMs === null ? null : Math.ceil(redis.expireAtMs / 1000);
   const itemTtl = item?.expireAtSeconds ?? null;
   if ((redisTtl === null) !== (itemTtl === null)) return 'ttl';
-  if (redisTtl !== null && itemTtl !== null && Math.abs(redisTtl - itemTtl) > TTL_TOLERANCE_SECONDS) return 'ttl';
+  if (redisTtl !== null && itemTtl !== null && Math.abs(redisTtl - itemTtl) > TTL_TOLERANCE_SECONDS)
+    return 'ttl';
   return 'match';
 }

@@ -30,19 +30,24 @@ const uniq = <T>(arr: fc.Arbitrary<T[]>, key: (t: T) => string): fc.Arbitrary<T[
   arr.map((xs) => [...new Map(xs.map((x) => [key(x), x])).values()]);
 const redisValue: fc.Arbitrary<RedisValue> = fc.oneof(
   anyBytes.map((data) => ({ type: 'string' as const, data })),
-  uniq(fc.array(fc.tuple(anyBytes, anyBytes), { maxLength: 5 }), ([f]) => f.toString('hex')).map((fields) => ({
-    type: 'hash' as const,
-    fields,
-  })),
+  uniq(fc.array(fc.tuple(anyBytes, anyBytes), { maxLength: 5 }), ([f]) => f.toString('hex')).map(
+    (fields) => ({
+      type: 'hash' as const,
+      fields,
+    }),
+  ),
   fc.array(anyBytes, { maxLength: 5 }).map((items) => ({ type: 'list' as const, items })),
   uniq(fc.array(anyBytes, { minLength: 1, maxLength: 5 }), (m) => m.toString('hex')).map((members) => ({
     type: 'set' as const,
     members,
   })),
   uniq(
-    fc.array(fc.tuple(anyBytes, fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: false }), fc.integer())), {
-      maxLength: 5,
-    }),
+    fc.array(
+      fc.tuple(anyBytes, fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: false }), fc.integer())),
+      {
+        maxLength: 5,
+      },
+    ),
     ([m]) => m.toString('hex'),
   ).map((members) => ({ type: 'zset' as const, members })),
 );

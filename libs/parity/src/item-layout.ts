@@ -137,7 +137,8 @@ export function attributeToValue(type: RedisType, av: AttributeValue): RedisValu
 export function itemToState(item: Item): ItemState {
   const pk = item[ATTR.pk]?.S;
   const ver = item[ATTR.ver]?.N;
-  if (pk === undefined || ver === undefined) throw new Error('item has no pk/ver: not written by this replicator');
+  if (pk === undefined || ver === undefined)
+    throw new Error('item has no pk/ver: not written by this replicator');
   const deleted = item[ATTR.deleted]?.BOOL === true;
   const type = item[ATTR.type]?.S as RedisType | undefined;
   const val = item[ATTR.val];

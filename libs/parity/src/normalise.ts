@@ -13,11 +13,17 @@ export function normalise(value: RedisValue | null): string {
     case 'list':
       return `list:${value.items.map(hex).join(',')}`;
     case 'hash':
-      return `hash:${value.fields.map(([f, v]) => `${hex(f)}=${hex(v)}`).sort().join(',')}`;
+      return `hash:${value.fields
+        .map(([f, v]) => `${hex(f)}=${hex(v)}`)
+        .sort()
+        .join(',')}`;
     case 'set':
       return `set:${value.members.map(hex).sort().join(',')}`;
     case 'zset':
-      return `zset:${value.members.map(([m, s]) => `${hex(m)}=${s}`).sort().join(',')}`;
+      return `zset:${value.members
+        .map(([m, s]) => `${hex(m)}=${s}`)
+        .sort()
+        .join(',')}`;
   }
 }
 

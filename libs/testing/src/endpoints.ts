@@ -2,6 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { CdcConfig, loadConfig } from '@cdc/config';
 import { inject } from 'vitest';
 
+declare module 'vitest' {
+  export interface ProvidedContext {
+    endpoints: { redisUrl: string; kafkaBrokers: string; dynamodbEndpoint: string };
+  }
+}
+
 /** Endpoints provided by test/setup/global-setup.ts (env, native stack or containers). */
 export function engines(): { redisUrl: string; kafkaBrokers: string; dynamodbEndpoint: string } {
   const endpoints = inject('endpoints');

@@ -21,8 +21,9 @@ export async function waitFor<T>(
     await new Promise((r) => setTimeout(r, intervalMs));
   }
   throw new Error(
-    `timed out after ${timeoutMs} ms waiting for ${what}; last value: ${JSON.stringify(last, (_k, v: unknown) =>
-      typeof v === 'bigint' ? v.toString() : v,
+    `timed out after ${timeoutMs} ms waiting for ${what}; last value: ${JSON.stringify(
+      last,
+      (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v),
     )}${lastError ? `; last error: ${(lastError as Error).message}` : ''}`,
   );
 }
