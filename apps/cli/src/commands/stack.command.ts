@@ -1,5 +1,5 @@
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
-import { type EngineStatus, StackError, stackDown, stackStatus, stackUp } from '@cdc/stack';
+import { ensureKafkaJars, type EngineStatus, StackError, stackDown, stackStatus, stackUp } from '@cdc/stack';
 import { fail, printJson } from '../output';
 import { enginesDir, stackDir } from '../paths';
 
@@ -90,10 +90,18 @@ export class StackStatusCommand extends CommandRunner {
   }
 }
 
+@SubCommand({ name: 'fetch', description: 'Fetch the engines once (Kafka jars from Maven Central) without starting them' })
+export class StackFetchCommand extends CommandRunner {
+  async run(): Promise<void> {
+    const dir = await ensureKafkaJars(enginesDir(), (line) => process.stderr.write(`${line}\n`)).catch(onStackError);
+    process.stdout.write(`Kafka jars ready in ${dir}\n`);
+  }
+}
+
 @Command({
   name: 'stack',
-  description: 'Local engines for development and tests: up | down | status',
-  subCommands: [StackUpCommand, StackDownCommand, StackStatusCommand],
+  description: 'Local engines for development and tests: up | down | status | fetch',
+  subCommands: [StackUpCommand, StackDownCommand, StackStatusCommand, StackFetchCommand],
 })
 export class StackCommand extends CommandRunner {
   run(): Promise<void> {
