@@ -2,3 +2,4 @@
 export * from './endpoints';
 export * from './wait';
 export * from './pipeline';
+export * from './redis-server';
