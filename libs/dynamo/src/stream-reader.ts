@@ -167,8 +167,16 @@ export class StreamReader {
           this.finished.add(shardId); // closed and fully read: its children may start
         else if ((page.Records ?? []).length === 0) await this.sleep(this.opts.pollIntervalMs);
       } catch (err) {
-        if (err instanceof TrimmedDataAccessException) iterator = await this.iterator(shardId, true);
-        else if (err instanceof ExpiredIteratorException) iterator = await this.iterator(shardId);
+        // A failed re-acquisition must not reject readShard (nobody awaits it until stop(): an unhandled
+        // rejection ends the process); the shard leaves `active` and the next discovery round restarts it.
+        const reacquireFailed = (e: Error) => {
+          this.opts.onError(e, shardId);
+          return undefined;
+        };
+        if (err instanceof TrimmedDataAccessException)
+          iterator = await this.iterator(shardId, true).catch(reacquireFailed);
+        else if (err instanceof ExpiredIteratorException)
+          iterator = await this.iterator(shardId).catch(reacquireFailed);
         else {
           this.opts.onError(err as Error, shardId);
           await this.sleep(this.opts.pollIntervalMs * 5);
