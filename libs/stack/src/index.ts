@@ -1,0 +1,14 @@
+// @cdc/stack: starts, reuses, reports and stops the local engines (redis-server, Kafka KRaft, DynamoDB Local)
+// for the `cdc stack` CLI and the test suites' global setup. Plain library: no Nest, no other @cdc/* imports.
+export type {
+  EngineName,
+  EngineMode,
+  EngineStatus,
+  StackEndpoints,
+  StackOptions,
+  StackUpResult,
+} from './types';
+export { stackUp, stackDown, stackStatus } from './stack';
+export { ensureKafkaJars, KAFKA_VERSION } from './engines/kafka';
+export { StackError, isStackError, type StackErrorCode } from './errors';
+export { LOCAL_DYNAMO_CREDENTIALS } from './probes';

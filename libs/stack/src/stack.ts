@@ -1,0 +1,230 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, realpathSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { allOrFirstError, awaitNativeReady, DEFAULT_READY_TIMEOUT_MS, statusOf } from './bringup';
+import { ensureDocker } from './docker';
+import { dockerRunning, dockerStop, upDocker } from './stack-docker';
+import type { Launched, LaunchContext } from './engines/common';
+import { findDynamoDbLocal, launchDynamo, type DynamoDbLocalDist } from './engines/dynamodb';
+import { resolveJava } from './engines/java';
+import { ensureKafkaJars, launchKafka } from './engines/kafka';
+import { launchRedis, resolveRedisServer } from './engines/redis';
+import { freePort, freePorts } from './ports';
+import { findStackProcesses, isAlive, ownedBy, stopGroup } from './process';
+import { probeEngine } from './probes';
+import {
+  endpointsOf,
+  readState,
+  removeState,
+  withLock,
+  writeState,
+  type EngineRecord,
+  type StackState,
+} from './state';
+import {
+  ENGINE_NAMES,
+  type EngineName,
+  type EngineStatus,
+  type StackEndpoints,
+  type StackOptions,
+  type StackUpResult,
+} from './types';
+
+const noop = (): void => undefined;
+
+/** The engines' data dirs; logs (<engine>.log) stay after stackDown for post-mortems. */
+const cleanEngineDirs = (stateDir: string): void => {
+  for (const d of ['redis', 'kafka', 'dynamodb']) rmSync(join(stateDir, d), { recursive: true, force: true });
+};
+
+async function isRunning(stateDir: string, rec: EngineRecord): Promise<boolean> {
+  if (rec.containerId) return dockerRunning(rec.containerId);
+  return rec.pid !== undefined && isAlive(rec.pid) && ownedBy(rec.pid, stateDir);
+}
+
+/** What runs (pid alive and ours / container running) and what answers its probe. */
+async function engineStatuses(stateDir: string, state: StackState): Promise<EngineStatus[]> {
+  return Promise.all(
+    ENGINE_NAMES.filter((n) => state.engines[n]).map(async (name) => {
+      const rec = state.engines[name] as EngineRecord;
+      const running = await isRunning(stateDir, rec);
+      const ready =
+        running &&
+        (await probeEngine(name, rec.endpoint).then(
+          () => true,
+          () => false,
+        ));
+      return statusOf(name, rec, running, ready);
+    }),
+  );
+}
+
+/** Stops everything the state lists, plus any process of this state dir it does not (a crashed stackUp). */
+async function stopAll(stateDir: string, state: StackState | undefined, log: (l: string) => void) {
+  const stubborn: number[] = [];
+  const stopped = await Promise.all(
+    ENGINE_NAMES.flatMap((name) => {
+      const rec = state?.engines[name];
+      if (!rec) return [];
+      return (async () => {
+        if (rec.containerId) {
+          await dockerStop(rec.containerId);
+        } else if (rec.pid !== undefined && isAlive(rec.pid) && ownedBy(rec.pid, stateDir)) {
+          const t0 = Date.now();
+          if (!(await stopGroup(rec.pid))) stubborn.push(rec.pid);
+          else log(`${name}: stopped pid ${rec.pid} in ${Date.now() - t0} ms`);
+        }
+        return statusOf(name, rec, false, false);
+      })();
+    }),
+  );
+  for (const pid of findStackProcesses(stateDir)) {
+    log(`stack: stopping leftover process ${pid} of ${stateDir}`);
+    if (!(await stopGroup(pid))) stubborn.push(pid);
+  }
+  if (stubborn.length > 0) {
+    throw new Error(
+      `pids ${stubborn.join(', ')} survived SIGKILL; state.json is kept so stackDown can retry`,
+    );
+  }
+  removeState(stateDir);
+  cleanEngineDirs(stateDir);
+  return stopped;
+}
+
+/** Absolute and symlink-free: /proc reports real paths, and the JVM marker must match byte for byte. */
+function canonicalDir(dir: string, create: boolean): string {
+  const abs = resolve(dir);
+  if (create) mkdirSync(abs, { recursive: true });
+  try {
+    return realpathSync(abs);
+  } catch {
+    return abs;
+  }
+}
+
+interface NativeTools {
+  java: string;
+  redisBin: string;
+  libs: string;
+  dist: DynamoDbLocalDist;
+}
+
+/** Everything that can be missing, checked before anything is stopped or started. */
+async function nativePreflight(opts: StackOptions, env: NodeJS.ProcessEnv): Promise<NativeTools> {
+  const java = await resolveJava(env, opts.javaHome);
+  const redisBin = resolveRedisServer(env);
+  const libs = await ensureKafkaJars(resolve(opts.cacheDir), opts.log, env);
+  return { java, redisBin, libs, dist: findDynamoDbLocal() };
+}
+
+/**
+ * Starts redis-server, Kafka (KRaft) and DynamoDB Local in parallel, or reuses the stack state.json describes
+ * when every engine in it still runs and answers and it was started the same way (engines, fastStart).
+ */
+export async function stackUp(opts: StackOptions): Promise<StackUpResult> {
+  const stateDir = canonicalDir(opts.stateDir, true);
+  const log = opts.log ?? noop;
+  const mode = opts.engines ?? 'native';
+  const fastStart = opts.fastStart ?? false;
+  const env = opts.env ?? process.env;
+  return withLock(
+    stateDir,
+    async () => {
+      const existing = readState(stateDir);
+      if (existing) {
+        const engines = await engineStatuses(stateDir, existing);
+        const endpoints = endpointsOf(existing);
+        const alive = endpoints && engines.length === 3 && engines.every((e) => e.ready);
+        const sameKind = existing.mode === mode && (existing.fastStart ?? fastStart) === fastStart;
+        if (alive && sameKind) {
+          log(`stack: reusing the running stack in ${stateDir}`);
+          return { endpoints, engines, reused: true };
+        }
+        if (alive) log(`stack: the running stack differs (engines/fastStart); replacing it`);
+        else if (engines.some((e) => e.running))
+          log('stack: the previous stack is only partly alive; restarting it');
+      }
+      const tools = mode === 'docker' ? await ensureDocker(env) : await nativePreflight(opts, env);
+      await stopAll(stateDir, existing, log);
+      const started =
+        typeof tools === 'string'
+          ? await upDocker(stateDir, opts, tools)
+          : await upNative(stateDir, opts, tools);
+      return { ...started, reused: false };
+    },
+    { log },
+  );
+}
+
+async function upNative(
+  stateDir: string,
+  opts: StackOptions,
+  { java, redisBin, libs, dist }: NativeTools,
+): Promise<{ endpoints: StackEndpoints; engines: EngineStatus[] }> {
+  const env = opts.env ?? process.env;
+  const log = opts.log ?? noop;
+  const fastStart = opts.fastStart ?? false;
+  cleanEngineDirs(stateDir);
+  const [redisPort, brokerPort, controllerPort] = (await freePorts(3)) as [number, number, number];
+  const dynamoPort = await freePort({ allInterfaces: true }); // DynamoDB Local binds 0.0.0.0
+  const runId = randomBytes(4).toString('hex');
+  const ctx: LaunchContext = { stateDir, runId, env, fastStart, log };
+  const createdAt = new Date().toISOString();
+  const state: StackState = { version: 1, id: runId, mode: 'native', fastStart, createdAt, engines: {} };
+  const timeouts = { ...DEFAULT_READY_TIMEOUT_MS, ...opts.readyTimeoutMs };
+
+  const launchers: Record<EngineName, () => Promise<Launched> | Launched> = {
+    redis: () => launchRedis(ctx, redisBin, redisPort),
+    kafka: () => launchKafka(ctx, java, libs, { brokerPort, controllerPort }),
+    dynamodb: () => launchDynamo(ctx, java, dist, dynamoPort),
+  };
+  try {
+    const engines = await allOrFirstError(
+      ENGINE_NAMES.map((name) => async (abort) => {
+        const l = await launchers[name]();
+        const rec: EngineRecord = {
+          pid: l.spawned.pid,
+          port: l.port,
+          endpoint: l.endpoint,
+          logFile: l.logFile,
+          startedAt: new Date(l.since).toISOString(),
+        };
+        // Recorded as soon as it exists: if this process dies now, stackDown still finds it.
+        state.engines[name] = rec;
+        writeState(stateDir, state);
+        rec.readyMs = await awaitNativeReady(l, timeouts[name], abort);
+        writeState(stateDir, state);
+        log(`${name} ready in ${rec.readyMs} ms (pid ${l.spawned.pid}, ${l.endpoint})`);
+        return statusOf(name, rec, true, true);
+      }),
+    );
+    return { endpoints: endpointsOf(state) as StackEndpoints, engines };
+  } catch (e) {
+    await stopAll(stateDir, state, log).catch(noop);
+    throw e;
+  }
+}
+
+/** Stops exactly what state.json lists (and leftovers of this state dir), then removes state and data. */
+export async function stackDown(
+  opts: Pick<StackOptions, 'stateDir' | 'log'>,
+): Promise<{ stopped: EngineStatus[] }> {
+  const stateDir = canonicalDir(opts.stateDir, false);
+  if (!existsSync(stateDir)) return { stopped: [] };
+  const log = opts.log ?? noop;
+  return withLock(stateDir, async () => ({ stopped: await stopAll(stateDir, readState(stateDir), log) }), {
+    log,
+  });
+}
+
+export async function stackStatus(
+  opts: Pick<StackOptions, 'stateDir'>,
+): Promise<{ endpoints?: StackEndpoints; engines: EngineStatus[] }> {
+  const stateDir = canonicalDir(opts.stateDir, false);
+  const state = readState(stateDir);
+  if (!state) return { engines: [] };
+  const engines = await engineStatuses(stateDir, state);
+  const endpoints = endpointsOf(state);
+  return endpoints ? { endpoints, engines } : { engines };
+}
