@@ -9,7 +9,9 @@ const apps = process.argv.slice(2).length ? process.argv.slice(2) : ['cli', 'cap
 
 for (const app of apps) {
   const started = Date.now();
-  const { status } = spawnSync(process.execPath, [nest, 'build', app], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const { status } = spawnSync(process.execPath, [nest, 'build', app], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   if (status !== 0) {
     process.stderr.write(`build: ${app} failed (run \`npx nest build ${app}\` to see why)\n`);
     process.exit(status ?? 1);

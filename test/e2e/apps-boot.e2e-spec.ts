@@ -55,9 +55,14 @@ describe('deployables boot on their own', () => {
 
   it.each(APPS)('%s serves /health and /metrics, and exits 0 on SIGTERM', async (app) => {
     const main = join(ROOT, 'dist', 'apps', app, 'main.js');
-    expect(existsSync(main), `${main} is missing: run \`npm run build\` first (npm install does it)`).toBe(true);
+    expect(existsSync(main), `${main} is missing: run \`npm run build\` first (npm install does it)`).toBe(
+      true,
+    );
     const port = await freePort();
-    const child = spawn(process.execPath, [main], { env: { ...env, HTTP_PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [main], {
+      env: { ...env, HTTP_PORT: String(port) },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     children.push(child);
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -67,7 +72,9 @@ describe('deployables boot on their own', () => {
       async () => {
         if (child.exitCode !== null) throw new Error(`${app} exited ${child.exitCode}: ${stderr}`);
         const res = await fetch(`http://127.0.0.1:${port}/health`);
-        return res.ok ? ((await res.json()) as { status: string; info: Record<string, { status: string }> }) : undefined;
+        return res.ok
+          ? ((await res.json()) as { status: string; info: Record<string, { status: string }> })
+          : undefined;
       },
       { timeoutMs: 60_000, intervalMs: 250 },
     );

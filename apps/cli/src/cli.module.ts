@@ -8,5 +8,14 @@ import {
   StackUpCommand,
 } from './commands/stack.command';
 
-@Module({ providers: [StackCommand, StackUpCommand, StackDownCommand, StackStatusCommand, StackFetchCommand, RunCommand] })
+@Module({
+  providers: [
+    StackCommand,
+    StackUpCommand,
+    StackDownCommand,
+    StackStatusCommand,
+    StackFetchCommand,
+    RunCommand,
+  ],
+})
 export class CliModule {}

@@ -39,7 +39,6 @@ export interface StreamReaderOptions {
   readonly onError: (err: Error, shardId?: string) => void;
 }
 
-
 /**
  * A DynamoDB Streams poller (there is no KCL for Node): discovers shards, reads each parent before its
  * children, checkpoints after each delivered page, and re-acquires iterators on expiry (15 min) and on trim

@@ -61,9 +61,14 @@ export class VerifierService implements OnApplicationBootstrap, OnApplicationShu
     this.reader = new VersionedReader(this.redis);
     this.dynamo = createDynamoClient(this.config.dynamo);
     this.running = true;
-    this.health.register('verifier', () => ({ up: this.running, detail: { state: this.stream ? 'reading' : 'waiting-for-table', seen: this.seen } }));
+    this.health.register('verifier', () => ({
+      up: this.running,
+      detail: { state: this.stream ? 'reading' : 'waiting-for-table', seen: this.seen },
+    }));
     // The applier may create the table later: wait in the background so the process (and /health) is up.
-    this.starting = this.startReading().catch((err: unknown) => this.log.error({ err }, 'verifier could not start reading'));
+    this.starting = this.startReading().catch((err: unknown) =>
+      this.log.error({ err }, 'verifier could not start reading'),
+    );
   }
 
   private async startReading(): Promise<void> {

@@ -90,10 +90,15 @@ export class StackStatusCommand extends CommandRunner {
   }
 }
 
-@SubCommand({ name: 'fetch', description: 'Fetch the engines once (Kafka jars from Maven Central) without starting them' })
+@SubCommand({
+  name: 'fetch',
+  description: 'Fetch the engines once (Kafka jars from Maven Central) without starting them',
+})
 export class StackFetchCommand extends CommandRunner {
   async run(): Promise<void> {
-    const dir = await ensureKafkaJars(enginesDir(), (line) => process.stderr.write(`${line}\n`)).catch(onStackError);
+    const dir = await ensureKafkaJars(enginesDir(), (line) => process.stderr.write(`${line}\n`)).catch(
+      onStackError,
+    );
     process.stdout.write(`Kafka jars ready in ${dir}\n`);
   }
 }
