@@ -23,6 +23,14 @@ if ARGV[1] == '1' then
   redis.call('SET', vkey, string.format('%.0f', ver))
 end
 local pttl = redis.call('PTTL', key)
+local guard = tonumber(ARGV[2])
+if guard > 0 and t ~= 'none' then
+  local size
+  if t == 'string' then size = redis.call('STRLEN', key) else size = redis.call('MEMORY', 'USAGE', key) or 0 end
+  if size > guard then
+    return {t, string.format('%.0f', ver), pttl, string.format('%.0f', math.floor(nowUs / 1000)), {}, size}
+  end
+end
 local v = {}
 if t == 'string' then v = redis.call('GET', key)
 elseif t == 'hash' then v = redis.call('HGETALL', key)
@@ -42,14 +50,16 @@ export interface KeyState {
   readonly expireAtMs: number | null;
   /** Redis server clock at the read, epoch ms. */
   readonly readAtMs: number;
-  /** Null for 'none' and for types we do not carry (stream). */
+  /** Null for 'none', for types we do not carry (stream) and for values over the size guard. */
   readonly value: RedisValue | null;
+  /** Set when the value was not read because it is over the size guard: its (estimated) size in bytes. */
+  readonly oversizedBytes?: number;
 }
 
-type RawReply = [Buffer, Buffer, number, Buffer, Buffer | Buffer[]];
+type RawReply = [Buffer, Buffer, number, Buffer, Buffer | Buffer[], number?];
 
 interface ScriptedRedis {
-  cdcReadBuffer(key: Buffer, versionKey: string, bump: string): Promise<RawReply>;
+  cdcReadBuffer(key: Buffer, versionKey: string, bump: string, guardBytes: string): Promise<RawReply>;
 }
 
 /** Reads keys with the versioned script, pipelined: one round trip for a whole batch. */
@@ -61,13 +71,15 @@ export class VersionedReader {
 
   /**
    * bump=true takes a fresh version (capture, snapshot, repair). bump=false only reads (verifier): the
-   * returned version is then the server clock and means nothing.
+   * returned version is then the server clock and means nothing. A value over `guardBytes` (STRLEN, or MEMORY
+   * USAGE's estimate for collections; 0 = no guard) is not read at all, so a huge key never lands in memory.
    */
-  async read(keys: readonly Buffer[], bump = true): Promise<KeyState[]> {
+  async read(keys: readonly Buffer[], bump = true, guardBytes = 0): Promise<KeyState[]> {
     if (keys.length === 0) return [];
     const pipeline = this.redis.pipeline();
     const scripted = pipeline as unknown as ScriptedRedis;
-    for (const key of keys) void scripted.cdcReadBuffer(key, versionKeyFor(key), bump ? '1' : '0');
+    for (const key of keys)
+      void scripted.cdcReadBuffer(key, versionKeyFor(key), bump ? '1' : '0', String(guardBytes));
     const replies = (await pipeline.exec()) ?? [];
     return replies.map(([err, reply], i) => {
       if (err) throw err;
@@ -89,7 +101,10 @@ function pairs<T>(flat: Buffer[], map: (a: Buffer, b: Buffer) => T): T[] {
   return out;
 }
 
-export function parseReply(key: Buffer, [rawType, rawVersion, pttl, rawNow, raw]: RawReply): KeyState {
+export function parseReply(
+  key: Buffer,
+  [rawType, rawVersion, pttl, rawNow, raw, oversized]: RawReply,
+): KeyState {
   const type = rawType.toString() as KeyState['type'];
   const readAtMs = Number(rawNow.toString());
   const base = {
@@ -99,6 +114,7 @@ export function parseReply(key: Buffer, [rawType, rawVersion, pttl, rawNow, raw]
     expireAtMs: pttl >= 0 ? readAtMs + pttl : null,
     readAtMs,
   };
+  if (oversized !== undefined) return { ...base, value: null, oversizedBytes: oversized };
   const list = Array.isArray(raw) ? raw : [];
   switch (type) {
     case 'string':
