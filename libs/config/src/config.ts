@@ -46,6 +46,12 @@ export class CdcConfig {
   readonly writer: string;
   readonly tombstoneTtlSeconds: number;
   readonly captureBatchSize: number;
+  readonly heartbeatIntervalMs: number;
+  readonly heartbeatTimeoutMs: number;
+  /** Keys per second for reconciliation scans (0 = unlimited). */
+  readonly reconcileRate: number;
+  /** Encoded events above this are not produced (oversized-value policy, docs/item-layout.md). */
+  readonly maxEventBytes: number;
   readonly applierConcurrency: number;
   readonly applierGroup: string;
   readonly verifierGraceMs: number;
@@ -88,6 +94,10 @@ export class CdcConfig {
     this.writer = env.CDC_WRITER ?? `cdc-replicator/${env.CDC_SOURCE_ID}`;
     this.tombstoneTtlSeconds = env.CDC_TOMBSTONE_TTL_SECONDS;
     this.captureBatchSize = env.CDC_CAPTURE_BATCH_SIZE;
+    this.heartbeatIntervalMs = env.CDC_HEARTBEAT_INTERVAL_MS;
+    this.heartbeatTimeoutMs = env.CDC_HEARTBEAT_TIMEOUT_MS;
+    this.reconcileRate = env.CDC_RECONCILE_RATE;
+    this.maxEventBytes = env.CDC_MAX_EVENT_BYTES;
     this.applierConcurrency = env.CDC_APPLIER_CONCURRENCY;
     this.applierGroup = env.CDC_APPLIER_GROUP ?? `cdc-applier.${env.CDC_SOURCE_ID}.${this.table}`;
     this.verifierGraceMs = env.CDC_VERIFIER_GRACE_MS;

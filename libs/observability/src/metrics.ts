@@ -28,14 +28,40 @@ export class Metrics {
   });
   readonly captureEvents = new Counter({
     name: 'cdc_capture_events_total',
-    help: 'Change events produced, by Redis type, op and origin',
-    labelNames: ['type', 'op', 'origin'] as const,
+    help: 'Change events produced, by Redis type, op, origin and the Redis event that triggered the read',
+    labelNames: ['type', 'op', 'origin', 'event'] as const,
     registers: [this.registry],
   });
   readonly captureNotifyToProduce = new Histogram({
     name: 'cdc_capture_notify_to_produce_seconds',
     help: 'From notification received to event acknowledged by Kafka',
     buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly captureGaps = new Counter({
+    name: 'cdc_capture_gaps_total',
+    help: 'Detected windows where notifications may have been lost, by cause',
+    labelNames: ['cause'] as const,
+    registers: [this.registry],
+  });
+  readonly captureReconcileKeys = new Counter({
+    name: 'cdc_capture_reconcile_keys_total',
+    help: 'Keys re-captured by reconciliation scans',
+    registers: [this.registry],
+  });
+  readonly captureReconcileRunning = new Gauge({
+    name: 'cdc_capture_reconcile_running',
+    help: '1 while a reconciliation scan runs',
+    registers: [this.registry],
+  });
+  readonly captureReconcileScanned = new Gauge({
+    name: 'cdc_capture_reconcile_scanned_keys',
+    help: 'Keys scanned so far by the running reconciliation scan',
+    registers: [this.registry],
+  });
+  readonly captureSubscriberBuffer = new Gauge({
+    name: 'cdc_capture_subscriber_output_buffer_bytes',
+    help: "The keyspace subscriber's output buffer on the Redis server (omem): growth means capture lags",
     registers: [this.registry],
   });
   readonly captureRejected = new Counter({
