@@ -1,15 +1,20 @@
 import { type ChangeEvent, ChangeEventCodec, type Origin } from '@cdc/contracts';
 import type { BatchPublisher, Message } from '@cdc/kafka';
 import type { Logger, Metrics } from '@cdc/observability';
-import { isInternalKey, type VersionedReader } from '@cdc/redis';
+import { isInternalKey, type KeyState, type VersionedReader } from '@cdc/redis';
 import { type PendingKey, PendingKeys } from './pending-keys';
-import { keyStateToEvent } from './to-event';
+import { keyStateToEvent, type Rejection } from './to-event';
 
 export interface CaptureSettings {
   readonly sourceId: string;
   readonly db: number;
   readonly batchSize: number;
+  /** Encoded events above this go to the DLQ instead (the oversized-value policy). */
+  readonly maxEventBytes: number;
 }
+
+/** Values clearly too large are not even read: the Lua guard (an estimate for collections) sits well above. */
+const GUARD_FACTOR = 4;
 
 /**
  * notification -> pending key (coalesced) -> pipelined versioned read -> Avro event -> batched produce.
@@ -27,6 +32,8 @@ export class CapturePipeline {
   constructor(
     private readonly reader: VersionedReader,
     private readonly publisher: BatchPublisher,
+    /** The changes topic's DLQ: keys capture will not carry, with the reason. */
+    private readonly dlq: BatchPublisher,
     private readonly settings: CaptureSettings,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
@@ -50,7 +57,7 @@ export class CapturePipeline {
   }
 
   /** Re-capture keys outside the notification path (snapshot, repair, gap healing). */
-  async capture(keys: readonly Buffer[], origin: Origin, event = origin): Promise<number> {
+  async capture(keys: readonly Buffer[], origin: Origin, event: string = origin): Promise<number> {
     const now = performance.now();
     return this.process(
       keys.map((key) => ({ key, event, since: now })),
@@ -96,32 +103,62 @@ export class CapturePipeline {
   }
 
   private async process(batch: readonly PendingKey[], origin: Origin): Promise<number> {
-    const states = await this.reader.read(batch.map((p) => p.key));
+    const states = await this.reader.read(
+      batch.map((p) => p.key),
+      true,
+      this.settings.maxEventBytes * GUARD_FACTOR,
+    );
     this.metrics.captureReads.inc(states.length);
     const messages: Message[] = [];
-    const events: ChangeEvent[] = [];
+    const rejected: Message[] = [];
+    const events: Array<{ event: ChangeEvent; trigger: string }> = [];
     states.forEach((state, i) => {
       const p = batch[i] as PendingKey;
-      const event = keyStateToEvent(state, { ...this.settings, event: p.event, origin });
-      if (!event) {
-        this.metrics.captureRejected.inc({ reason: `unsupported_type_${state.type}` });
-        this.logger.warn(
-          { key: p.key.toString('latin1'), type: state.type },
-          'key type not replicated; skipped',
-        );
-        return;
+      const out = keyStateToEvent(state, { ...this.settings, event: p.event, origin });
+      if ('rejection' in out) return void rejected.push(this.rejected(p, state, out.rejection));
+      const bytes = this.codec.encode(out.event);
+      if (bytes.length > this.settings.maxEventBytes) {
+        const reason = `event of ${bytes.length} bytes > CDC_MAX_EVENT_BYTES (${this.settings.maxEventBytes})`;
+        return void rejected.push(this.rejected(p, state, { code: 'VALUE_TOO_LARGE', reason }));
       }
-      events.push(event);
-      messages.push({ key: event.key, value: this.codec.encode(event), headers: { 'cdc-event': p.event } });
+      events.push({ event: out.event, trigger: p.event });
+      messages.push({ key: out.event.key, value: bytes, headers: { 'cdc-event': p.event } });
       // Debezium's pattern: a Kafka tombstone after a DELETE lets compaction drop the key eventually.
-      if (event.op === 'DELETE') messages.push({ key: event.key, value: null });
+      if (out.event.op === 'DELETE') messages.push({ key: out.event.key, value: null });
     });
-    await this.publisher.publish(messages);
+    await Promise.all([this.publisher.publish(messages), this.dlq.publish(rejected)]);
     const now = performance.now();
     for (const p of batch) this.metrics.captureNotifyToProduce.observe((now - p.since) / 1000);
-    for (const e of events)
-      this.metrics.captureEvents.inc({ type: e.value?.type ?? 'none', op: e.op, origin });
+    for (const { event, trigger } of events) {
+      this.metrics.captureEvents.inc({
+        type: event.value?.type ?? 'none',
+        op: event.op,
+        origin,
+        event: trigger,
+      });
+    }
     this.produced += events.length;
     return events.length;
+  }
+
+  /** A key capture will not carry: counted, logged, and recorded on the DLQ with the reason (never dropped). */
+  private rejected(p: PendingKey, state: KeyState, r: Rejection): Message {
+    this.metrics.captureRejected.inc({ reason: r.code });
+    this.logger.error(
+      { key: p.key.toString('latin1'), type: state.type, ...r },
+      'key not replicated: sent to the DLQ',
+    );
+    return {
+      key: p.key,
+      value: null,
+      headers: {
+        'cdc-error-code': r.code,
+        'cdc-error-reason': r.reason,
+        'cdc-redis-type': state.type,
+        'cdc-version': state.version.toString(),
+        'cdc-event': p.event,
+        'cdc-rejected-by': 'capture',
+      },
+    };
   }
 }

@@ -5,30 +5,55 @@ import { HealthRegistry, LOGGER, type Logger, Metrics } from '@cdc/observability
 import { createRedisClient, ensureNotifications, KeyeventSubscriber, VersionedReader } from '@cdc/redis';
 import type Redis from 'ioredis';
 import { CapturePipeline } from './capture-pipeline';
+import { RedisCheckpointStore } from './checkpoints';
+import { type GapCause, GapMonitor } from './gap-monitor';
+import { KeyspaceScanner } from './keyspace-scanner';
+import { Reconciler } from './reconciler';
 
-/** Wires the capture pipeline to real connections and owns their lifecycle. */
+const SUBSCRIBER_NAME = 'cdc-capture-sub';
+
+/**
+ * Wires capture to real connections and owns their lifecycle: the keyevent subscriber feeds the pipeline,
+ * the gap monitor watches for lost notifications, and the reconciler heals each gap with a rescan.
+ */
 @Injectable()
 export class CaptureService implements OnApplicationBootstrap, OnApplicationShutdown {
   private redis: Redis | undefined;
   private subscriber: KeyeventSubscriber | undefined;
   private producer: Producer | undefined;
   private pipeline: CapturePipeline | undefined;
+  private monitor: GapMonitor | undefined;
+  private reconciler: Reconciler | undefined;
   private subscribed = false;
+  private readonly gaps: Array<{ cause: GapCause; at: number }> = [];
+  private readonly log: Logger;
 
   constructor(
     private readonly config: CdcConfig,
     private readonly metrics: Metrics,
     private readonly health: HealthRegistry,
-    @Inject(LOGGER) private readonly logger: Logger,
-  ) {}
+    @Inject(LOGGER) logger: Logger,
+  ) {
+    this.log = logger.child({ component: 'capture' });
+  }
 
-  get stats(): { produced: number; pending: number } {
-    return { produced: this.pipeline?.producedCount ?? 0, pending: this.pipeline?.pendingCount ?? 0 };
+  get stats(): { produced: number; pending: number; reconciling: boolean; gaps: number } {
+    return {
+      produced: this.pipeline?.producedCount ?? 0,
+      pending: this.pipeline?.pendingCount ?? 0,
+      reconciling: this.reconciler?.active ?? false,
+      gaps: this.gaps.length,
+    };
+  }
+
+  /** Gaps detected since start (newest last), for status reports and tests. */
+  get detectedGaps(): ReadonlyArray<{ cause: GapCause; at: number }> {
+    return this.gaps;
   }
 
   async onApplicationBootstrap(): Promise<void> {
     const { redis: redisCfg, kafka: kafkaCfg } = this.config.require('redis', 'kafka');
-    const log = this.logger.child({ component: 'capture' });
+    const log = this.log;
     const onRedisError = (err: Error) =>
       log.warn({ err: err.message }, 'redis connection error; reconnecting');
     this.redis = createRedisClient(redisCfg, 'cdc-capture', {}, onRedisError);
@@ -39,33 +64,82 @@ export class CaptureService implements OnApplicationBootstrap, OnApplicationShut
     const kafka = createKafka(kafkaCfg, log);
     const created = await ensureChangeTopics(kafka, this.config);
     if (created.length) log.info({ topics: created }, 'created topics');
-
     this.producer = orderedProducer(kafka);
     await this.producer.connect();
-    this.pipeline = new CapturePipeline(
+
+    const pipeline = new CapturePipeline(
       new VersionedReader(this.redis),
       new BatchPublisher(this.producer, this.config.topic),
-      { sourceId: this.config.sourceId, db: redisCfg.db, batchSize: this.config.captureBatchSize },
+      new BatchPublisher(this.producer, this.config.dlqTopic),
+      {
+        sourceId: this.config.sourceId,
+        db: redisCfg.db,
+        batchSize: this.config.captureBatchSize,
+        maxEventBytes: this.config.maxEventBytes,
+      },
       this.metrics,
       log,
     );
-    this.pipeline.start();
+    this.pipeline = pipeline;
+    pipeline.start();
 
-    const pipeline = this.pipeline;
+    const checkpoints = new RedisCheckpointStore(this.redis, `reconcile:${this.config.sourceId}`);
+    const scanner = new KeyspaceScanner(
+      this.redis,
+      (keys) => pipeline.capture(keys, 'repair', 'reconcile'),
+      checkpoints,
+    );
+    const reconciler = new Reconciler(scanner, checkpoints, log, {
+      rate: this.config.reconcileRate,
+      onProgress: (scanned) => this.metrics.captureReconcileScanned.set(scanned),
+      onDone: (result) => {
+        this.metrics.captureReconcileKeys.inc(result.captured);
+        this.metrics.captureReconcileRunning.set(0);
+      },
+    });
+    this.reconciler = reconciler;
+    const monitor = new GapMonitor(this.redis, {
+      sourceId: this.config.sourceId,
+      subscriberName: SUBSCRIBER_NAME,
+      intervalMs: this.config.heartbeatIntervalMs,
+      timeoutMs: this.config.heartbeatTimeoutMs,
+      onGap: (cause, detail) => this.onGap(cause, detail),
+      onOutputBuffer: (bytes) => this.metrics.captureSubscriberBuffer.set(bytes),
+    });
+    this.monitor = monitor;
+
     this.subscriber = new KeyeventSubscriber(
-      createRedisClient(redisCfg, 'cdc-capture-sub', {}, onRedisError),
+      createRedisClient(redisCfg, SUBSCRIBER_NAME, {}, onRedisError),
       redisCfg.db,
     );
     await this.subscriber.start(
-      (event, key) => pipeline.notify(event, key),
+      (event, key) => {
+        if (!monitor.isHeartbeat(event, key)) pipeline.notify(event, key);
+      },
       (count) => {
         this.subscribed = true;
-        if (count > 1)
-          log.warn({ cause: 'reconnect' }, 'subscriber resubscribed: notifications may have been missed');
+        void monitor.onSubscribed(count);
       },
     );
+    // After subscribing: whatever changed before this point is covered by the downtime check's rescan.
+    await monitor.start();
+    await reconciler.resumeIfInterrupted();
     this.health.register('capture', () => ({ up: this.subscribed, detail: this.stats }));
     log.info({ topic: this.config.topic, db: redisCfg.db }, 'capture running');
+  }
+
+  private onGap(cause: GapCause, detail: Record<string, unknown>): void {
+    this.gaps.push({ cause, at: Date.now() });
+    this.metrics.captureGaps.inc({ cause });
+    this.log.warn({ cause, ...detail }, `notification gap detected (${cause}): reconciling existing keys`);
+    this.metrics.captureReconcileRunning.set(1);
+    this.reconciler?.request(cause);
+    // A silent heartbeat may mean someone turned notifications off: put them back (or say exactly what to set).
+    if (cause === 'heartbeat-timeout' && this.redis) {
+      ensureNotifications(this.redis).catch((err: Error) =>
+        this.log.error({ err: err.message }, 'keyspace notifications are off and cannot be re-enabled'),
+      );
+    }
   }
 
   /** Re-captures keys through the log (snapshot, repair): same read, fresh versions, same topic. */
@@ -76,6 +150,8 @@ export class CaptureService implements OnApplicationBootstrap, OnApplicationShut
 
   async onApplicationShutdown(): Promise<void> {
     this.subscribed = false;
+    this.monitor?.stop();
+    await this.reconciler?.stop();
     await this.subscriber?.stop();
     await this.pipeline?.stop();
     await this.producer?.disconnect();

@@ -1,0 +1,72 @@
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { INTERNAL_PREFIX } from '@cdc/redis';
+import type Redis from 'ioredis';
+import type { CheckpointStore, ScanCheckpoint } from './keyspace-scanner';
+
+/**
+ * Reconciliation checkpoints live in Redis itself (a hash under the reserved prefix): any capture instance of
+ * the source resumes an interrupted scan, and no local disk is needed. A FLUSHDB also clears it, which is right:
+ * the cursor would be meaningless.
+ */
+export class RedisCheckpointStore implements CheckpointStore {
+  private readonly key: string;
+
+  constructor(
+    private readonly redis: Redis,
+    name: string,
+  ) {
+    this.key = `${INTERNAL_PREFIX}scan:${name}`;
+  }
+
+  async load(): Promise<ScanCheckpoint | null> {
+    const h = await this.redis.hgetall(this.key);
+    if (!h.cursor) return null;
+    return {
+      cursor: h.cursor,
+      scanned: Number(h.scanned ?? 0),
+      captured: Number(h.captured ?? 0),
+      startedAt: Number(h.startedAt ?? Date.now()),
+      ...(h.match ? { match: h.match } : {}),
+    };
+  }
+
+  async save(c: ScanCheckpoint): Promise<void> {
+    await this.redis.hset(this.key, {
+      cursor: c.cursor,
+      scanned: String(c.scanned),
+      captured: String(c.captured),
+      startedAt: String(c.startedAt),
+      ...(c.match ? { match: c.match } : {}),
+    });
+  }
+
+  async clear(): Promise<void> {
+    await this.redis.del(this.key);
+  }
+}
+
+/** The CLI snapshot's checkpoint: a JSON file written atomically (temp file + rename), so kill -9 never tears it. */
+export class FileCheckpointStore implements CheckpointStore {
+  constructor(private readonly path: string) {}
+
+  async load(): Promise<ScanCheckpoint | null> {
+    try {
+      return JSON.parse(await readFile(this.path, 'utf8')) as ScanCheckpoint;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
+  async save(c: ScanCheckpoint): Promise<void> {
+    await mkdir(dirname(this.path), { recursive: true });
+    const tmp = `${this.path}.${process.pid}.tmp`;
+    await writeFile(tmp, JSON.stringify(c));
+    await rename(tmp, this.path);
+  }
+
+  async clear(): Promise<void> {
+    await rm(this.path, { force: true });
+  }
+}

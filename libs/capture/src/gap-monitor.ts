@@ -1,0 +1,124 @@
+import { randomBytes } from 'node:crypto';
+import {
+  INTERNAL_PREFIX,
+  pubsubHardLimit,
+  pubsubOutputBuffer,
+  readServerCounters,
+  type ServerCounters,
+} from '@cdc/redis';
+import type Redis from 'ioredis';
+
+/** Why notifications may have been lost (design invariant 5). Each is a metric label and a log line. */
+export type GapCause =
+  'reconnect' | 'output-buffer-limit' | 'heartbeat-timeout' | 'flushdb' | 'flushall' | 'swapdb' | 'downtime';
+
+export interface GapMonitorOptions {
+  readonly sourceId: string;
+  /** CLIENT SETNAME of the subscriber connection, to find its output buffer in CLIENT LIST. */
+  readonly subscriberName: string;
+  readonly intervalMs: number;
+  /** A heartbeat whose own notification has not come back after this long is a gap. */
+  readonly timeoutMs: number;
+  readonly onGap: (cause: GapCause, detail: Record<string, unknown>) => void;
+  readonly onOutputBuffer?: (bytes: number) => void;
+}
+
+/** Which counters moved between two samples, as gap causes. */
+export function countersToCauses(before: ServerCounters, after: ServerCounters): GapCause[] {
+  const causes: GapCause[] = [];
+  if (after.flushall > before.flushall) causes.push('flushall');
+  if (after.flushdb > before.flushdb) causes.push('flushdb');
+  if (after.swapdb > before.swapdb) causes.push('swapdb');
+  return causes;
+}
+
+/**
+ * Watches for lost notifications:
+ * - a heartbeat key written every interval must come back as a notification within the timeout;
+ * - FLUSHDB/FLUSHALL/SWAPDB publish no per-key events, so their INFO commandstats counters are polled;
+ * - a resubscription is a gap; its cause is the output-buffer limit when Redis counted such a disconnection
+ *   (7.2+) or the buffer was past half the hard limit at the last sample, else a plain reconnect;
+ * - an alive marker with the time of the last tick reveals capture downtime at the next start.
+ */
+export class GapMonitor {
+  readonly heartbeatKey: Buffer;
+  private readonly aliveKey: string;
+  private timer: NodeJS.Timeout | undefined;
+  private counters: ServerCounters | undefined;
+  private pending: { token: string; sentAt: number } | undefined;
+  private lastBuffer = 0;
+  private hardLimit = 0;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly opts: GapMonitorOptions,
+  ) {
+    this.heartbeatKey = Buffer.from(
+      `${INTERNAL_PREFIX}hb:${opts.sourceId}:${randomBytes(4).toString('hex')}`,
+    );
+    this.aliveKey = `${INTERNAL_PREFIX}alive:${opts.sourceId}`;
+  }
+
+  /** Checks for downtime since the last capture of this source, then starts ticking. */
+  async start(): Promise<void> {
+    const last = await this.redis.get(this.aliveKey);
+    const silentMs = last === null ? null : Date.now() - Number(last);
+    if (silentMs !== null && silentMs > this.opts.intervalMs * 2 + this.opts.timeoutMs) {
+      this.opts.onGap('downtime', { silentMs });
+    }
+    await this.redis.set(this.aliveKey, String(Date.now()));
+    this.counters = await readServerCounters(this.redis);
+    this.hardLimit = await pubsubHardLimit(this.redis);
+    this.timer = setInterval(() => void this.tick().catch(() => undefined), this.opts.intervalMs);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /** Whether a notification is our own heartbeat (then it is consumed here, not captured). */
+  isHeartbeat(event: string, key: Buffer): boolean {
+    if (!key.equals(this.heartbeatKey)) return false;
+    if (event === 'set') this.pending = undefined;
+    return true;
+  }
+
+  /** Called on every (re)subscription of the keyspace subscriber. */
+  async onSubscribed(count: number): Promise<void> {
+    if (count <= 1) return;
+    const before = this.counters;
+    const after = await readServerCounters(this.redis).catch(() => undefined);
+    const counted =
+      before?.outputBufferDisconnections != null &&
+      after?.outputBufferDisconnections != null &&
+      after.outputBufferDisconnections > before.outputBufferDisconnections;
+    const nearLimit = this.hardLimit > 0 && this.lastBuffer > this.hardLimit / 2;
+    if (after) this.counters = after;
+    this.opts.onGap(counted || nearLimit ? 'output-buffer-limit' : 'reconnect', {
+      subscriptions: count,
+      lastOutputBufferBytes: this.lastBuffer,
+    });
+  }
+
+  private async tick(): Promise<void> {
+    const now = Date.now();
+    if (this.pending && now - this.pending.sentAt > this.opts.timeoutMs) {
+      this.opts.onGap('heartbeat-timeout', { waitedMs: now - this.pending.sentAt });
+      this.pending = undefined;
+    }
+    const after = await readServerCounters(this.redis);
+    if (this.counters) for (const cause of countersToCauses(this.counters, after)) this.opts.onGap(cause, {});
+    this.counters = after;
+    const buffer = await pubsubOutputBuffer(this.redis, this.opts.subscriberName);
+    if (buffer !== null) {
+      this.lastBuffer = buffer;
+      this.opts.onOutputBuffer?.(buffer);
+    }
+    if (!this.pending) {
+      const token = String(now);
+      this.pending = { token, sentAt: now };
+      await this.redis.set(this.heartbeatKey, token, 'PX', Math.max(60_000, this.opts.timeoutMs * 4));
+    }
+    await this.redis.set(this.aliveKey, String(now));
+  }
+}
