@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { RunCommand } from './commands/run.command';
+import { SnapshotCommand } from './commands/snapshot.command';
 import {
   StackCommand,
   StackDownCommand,
@@ -16,6 +17,7 @@ import {
     StackStatusCommand,
     StackFetchCommand,
     RunCommand,
+    SnapshotCommand,
   ],
 })
 export class CliModule {}

@@ -5,42 +5,18 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApplierService } from '@cdc/applier';
 import { CaptureService } from '@cdc/capture';
-import { type CdcConfig, ConfigError, loadConfig } from '@cdc/config';
 import { createLogger, NestPinoLogger } from '@cdc/observability';
 import { createRedisClient } from '@cdc/redis';
-import { StackError, stackUp } from '@cdc/stack';
 import { VerifierService } from '@cdc/verifier';
 import { fail } from '../output';
-import { cdcHome, enginesDir, stackDir } from '../paths';
+import { resolveConfig } from '../endpoints';
+import { cdcHome } from '../paths';
 import { DemoWriter } from '../run/demo-writer';
 import { RunModule } from '../run/run.module';
 import { formatStatus } from '../run/status-line';
 
-const ENDPOINT_VARS = ['REDIS_URL', 'KAFKA_BROKERS', 'DYNAMODB_ENDPOINT'] as const;
-
 interface RunOptions {
   demo?: boolean;
-}
-
-/** Brings up (or reuses) the local stack and points the config at it. Returns the redis-cli hint. */
-async function useEmbeddedStack(): Promise<string> {
-  process.stderr.write(
-    'No REDIS_URL / KAFKA_BROKERS / DYNAMODB_ENDPOINT set: using the embedded local stack.\n',
-  );
-  const { endpoints } = await stackUp({
-    stateDir: stackDir(),
-    cacheDir: enginesDir(),
-    log: (line) => process.stderr.write(`  ${line}\n`),
-  }).catch((err: unknown) => fail(err instanceof StackError ? err.message : String(err)));
-  process.env.REDIS_URL = endpoints.redisUrl;
-  process.env.KAFKA_BROKERS = endpoints.kafkaBrokers;
-  process.env.DYNAMODB_ENDPOINT = endpoints.dynamodbEndpoint;
-  // DynamoDB Local accepts any credentials made of letters and digits; real ones are left alone.
-  process.env.AWS_ACCESS_KEY_ID ??= 'local';
-  process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
-  process.env.AWS_REGION ??= 'us-east-1';
-  const port = new URL(endpoints.redisUrl).port;
-  return `redis-cli -p ${port}`;
 }
 
 @Command({
@@ -50,24 +26,8 @@ async function useEmbeddedStack(): Promise<string> {
 })
 export class RunCommand extends CommandRunner {
   async run(_args: string[], opts: RunOptions): Promise<void> {
-    const set = ENDPOINT_VARS.filter((v) => process.env[v]);
-    if (set.length > 0 && set.length < ENDPOINT_VARS.length) {
-      const missing = ENDPOINT_VARS.filter((v) => !process.env[v]);
-      fail(
-        `set all of ${ENDPOINT_VARS.join(', ')} or none (embedded stack); missing: ${missing.join(', ')}`,
-        78,
-      );
-    }
-    const embedded = set.length === 0;
-    const hint = embedded ? await useEmbeddedStack() : undefined;
-
-    let config: CdcConfig;
-    try {
-      config = loadConfig();
-    } catch (err) {
-      if (err instanceof ConfigError) fail(err.message, 78);
-      throw err;
-    }
+    const { config, redisCliHint: hint } = await resolveConfig('start');
+    const embedded = hint !== undefined;
     const tty = process.stdout.isTTY === true;
     await mkdir(cdcHome(), { recursive: true });
     const logFile = join(cdcHome(), 'run.log');

@@ -1,0 +1,66 @@
+import { type CdcConfig, ConfigError, loadConfig } from '@cdc/config';
+import { type StackEndpoints, StackError, stackStatus, stackUp } from '@cdc/stack';
+import { fail } from './output';
+import { enginesDir, stackDir } from './paths';
+
+const ENDPOINT_VARS = ['REDIS_URL', 'KAFKA_BROKERS', 'DYNAMODB_ENDPOINT'] as const;
+
+export interface ResolvedConfig {
+  readonly config: CdcConfig;
+  /** Set when the embedded local stack is used: how to reach its Redis with redis-cli. */
+  readonly redisCliHint?: string;
+}
+
+function pointAt(endpoints: StackEndpoints): string {
+  process.env.REDIS_URL = endpoints.redisUrl;
+  process.env.KAFKA_BROKERS = endpoints.kafkaBrokers;
+  process.env.DYNAMODB_ENDPOINT = endpoints.dynamodbEndpoint;
+  // DynamoDB Local accepts any credentials made of letters and digits; real ones are left alone.
+  process.env.AWS_ACCESS_KEY_ID ??= 'local';
+  process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
+  process.env.AWS_REGION ??= 'us-east-1';
+  return `redis-cli -p ${new URL(endpoints.redisUrl).port}`;
+}
+
+/**
+ * The configuration for a command: the environment's endpoints when all three are set; with none set, the
+ * embedded local stack (`start`: bring it up, `reuse`: only if `cdc stack up` already runs it). Exits with a
+ * clear message (and 78) on partial or invalid configuration.
+ */
+export async function resolveConfig(embedded: 'start' | 'reuse', quiet = false): Promise<ResolvedConfig> {
+  const set = ENDPOINT_VARS.filter((v) => process.env[v]);
+  if (set.length > 0 && set.length < ENDPOINT_VARS.length) {
+    const missing = ENDPOINT_VARS.filter((v) => !process.env[v]);
+    fail(
+      `set all of ${ENDPOINT_VARS.join(', ')} or none (embedded stack); missing: ${missing.join(', ')}`,
+      78,
+    );
+  }
+  let redisCliHint: string | undefined;
+  if (set.length === 0) {
+    if (embedded === 'start') {
+      if (!quiet)
+        process.stderr.write(
+          'No REDIS_URL / KAFKA_BROKERS / DYNAMODB_ENDPOINT set: using the embedded local stack.\n',
+        );
+      const { endpoints } = await stackUp({
+        stateDir: stackDir(),
+        cacheDir: enginesDir(),
+        log: (line) => (quiet ? undefined : process.stderr.write(`  ${line}\n`)),
+      }).catch((err: unknown) => fail(err instanceof StackError ? err.message : String(err)));
+      redisCliHint = pointAt(endpoints);
+    } else {
+      const status = await stackStatus({ stateDir: stackDir() });
+      if (!status.endpoints || !status.engines.every((e) => e.running)) {
+        fail(`set ${ENDPOINT_VARS.join(', ')}, or start the local stack first: npx cdc stack up`, 78);
+      }
+      redisCliHint = pointAt(status.endpoints);
+    }
+  }
+  try {
+    return { config: loadConfig(), ...(redisCliHint ? { redisCliHint } : {}) };
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message, 78);
+    throw err;
+  }
+}
