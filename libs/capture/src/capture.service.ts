@@ -2,12 +2,19 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShut
 import { CdcConfig } from '@cdc/config';
 import { BatchPublisher, createKafka, ensureChangeTopics, orderedProducer, type Producer } from '@cdc/kafka';
 import { HealthRegistry, LOGGER, type Logger, Metrics } from '@cdc/observability';
-import { createRedisClient, ensureNotifications, KeyeventSubscriber, VersionedReader } from '@cdc/redis';
+import {
+  createRedisClient,
+  ensureNotifications,
+  KeyeventSubscriber,
+  NotificationsOffError,
+  VersionedReader,
+} from '@cdc/redis';
 import type Redis from 'ioredis';
 import { CapturePipeline } from './capture-pipeline';
 import { RedisCheckpointStore } from './checkpoints';
 import { type GapCause, GapMonitor } from './gap-monitor';
 import { KeyspaceScanner } from './keyspace-scanner';
+import { NotificationProbe } from './notification-probe';
 import { Reconciler } from './reconciler';
 
 const SUBSCRIBER_NAME = 'cdc-capture-sub';
@@ -58,8 +65,18 @@ export class CaptureService implements OnApplicationBootstrap, OnApplicationShut
       log.warn({ err: err.message }, 'redis connection error; reconnecting');
     this.redis = createRedisClient(redisCfg, 'cdc-capture', {}, onRedisError);
     await this.redis.connect();
-    const flags = await ensureNotifications(this.redis);
-    log.info({ notifyKeyspaceEvents: flags }, 'keyspace notifications enabled');
+    // Where CONFIG is not allowed (managed Redis) the setting cannot be read: prove it by a probe instead.
+    let uncheckable: NotificationsOffError | undefined;
+    try {
+      log.info(
+        { notifyKeyspaceEvents: await ensureNotifications(this.redis) },
+        'keyspace notifications enabled',
+      );
+    } catch (err) {
+      if (!(err instanceof NotificationsOffError) || err.checkable) throw err;
+      uncheckable = err;
+    }
+    const probe = new NotificationProbe();
 
     const kafka = createKafka(kafkaCfg, log);
     const created = await ensureChangeTopics(kafka, this.config);
@@ -114,13 +131,20 @@ export class CaptureService implements OnApplicationBootstrap, OnApplicationShut
     );
     await this.subscriber.start(
       (event, key) => {
-        if (!monitor.isHeartbeat(event, key)) pipeline.notify(event, key);
+        if (!monitor.isHeartbeat(event, key) && !probe.observe(event, key)) pipeline.notify(event, key);
       },
       (count) => {
         this.subscribed = true;
         void monitor.onSubscribed(count);
       },
     );
+    if (uncheckable) {
+      const missing = await probe.run(this.redis, this.config.heartbeatTimeoutMs);
+      if (missing.length > 0) {
+        throw new Error(`${uncheckable.message} A probe saw no notification for: ${missing.join(', ')}.`);
+      }
+      log.info('CONFIG is not available; keyspace notifications verified by a probe of every event class');
+    }
     // After subscribing: whatever changed before this point is covered by the downtime check's rescan.
     await monitor.start();
     await reconciler.resumeIfInterrupted();

@@ -8,3 +8,4 @@ export * from './pending-keys';
 export * from './reconciler';
 export * from './to-event';
 export * from './snapshot-runner';
+export * from './notification-probe';

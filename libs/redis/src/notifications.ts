@@ -18,6 +18,8 @@ export function missingClasses(current: string): string {
 
 export class NotificationsOffError extends Error {
   readonly retriable = false;
+  /** False when the setting could not even be read (CONFIG disabled, as on managed Redis): probe instead. */
+  readonly checkable: boolean;
   /** `current` null = the setting could not even be read (CONFIG disabled, as on managed Redis). */
   constructor(current: string | null, cause: string) {
     super(
@@ -31,6 +33,7 @@ export class NotificationsOffError extends Error {
         `on ElastiCache/MemoryDB set the parameter group's notify-keyspace-events to KEA.`,
     );
     this.name = 'NotificationsOffError';
+    this.checkable = current !== null;
   }
 }
 
