@@ -28,7 +28,19 @@ export type BatchHandler = (batch: Batch) => Promise<void>;
  * are committed explicitly and never for a partition this member no longer owns.
  */
 export class BatchConsumer {
-  constructor(private readonly consumer: Consumer) {}
+  private member = false;
+
+  constructor(private readonly consumer: Consumer) {
+    // Health follows the group membership: a crash without restart, or a stop, leaves the member out.
+    consumer.on(consumer.events.GROUP_JOIN, () => (this.member = true));
+    consumer.on(consumer.events.CRASH, ({ payload }) => (this.member = payload.restart));
+    consumer.on(consumer.events.STOP, () => (this.member = false));
+  }
+
+  /** True while this consumer is (or is rejoining as) a member of its group. */
+  get healthy(): boolean {
+    return this.member;
+  }
 
   async start(topic: string, handler: BatchHandler, fromBeginning = true): Promise<void> {
     await this.consumer.connect();
