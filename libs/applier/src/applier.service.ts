@@ -60,11 +60,27 @@ export class ApplierService implements OnApplicationBootstrap, OnApplicationShut
     this.dlq = orderedProducer(kafka);
     await this.dlq.connect();
     this.consumer = new BatchConsumer(
-      kafka.consumer({ groupId: this.config.applierGroup, allowAutoTopicCreation: false }),
+      kafka.consumer({
+        groupId: this.config.applierGroup,
+        allowAutoTopicCreation: false,
+        // Any crash (e.g. expelled from the group) restarts the consumer: safe, since commits follow durable writes.
+        retry: {
+          restartOnFailure: (err: Error) => {
+            this.log.error(
+              { err: err.message },
+              'consumer crashed; restarting from the last committed offsets',
+            );
+            return Promise.resolve(true);
+          },
+        },
+      }),
     );
     await this.consumer.start(this.config.topic, (batch) => this.apply(batch));
     this.running = true;
-    this.health.register('applier', () => ({ up: this.running, detail: this.stats }));
+    this.health.register('applier', () => ({
+      up: this.running && (this.consumer?.healthy ?? false),
+      detail: this.stats,
+    }));
     this.log.info(
       { topic: this.config.topic, table: this.config.table, group: this.config.applierGroup },
       'applier running',
@@ -74,11 +90,11 @@ export class ApplierService implements OnApplicationBootstrap, OnApplicationShut
   private async apply(batch: Batch): Promise<void> {
     const end = this.metrics.applierBatchSeconds.startTimer();
     const plan = planBatch(batch.messages, this.codec);
-    if (plan.poison.length > 0) await this.deadLetter(plan.poison);
     const writer = this.writer as ConditionalWriter;
     const limit = pLimit(this.config.applierConcurrency);
+    const rejected: PoisonMessage[] = [];
     const outcomes = await Promise.all(
-      plan.writes.map((event) =>
+      plan.writes.map(({ event, message }) =>
         limit(async () => {
           const appliedAt = Date.now();
           const item = eventToItem(event, {
@@ -86,7 +102,24 @@ export class ApplierService implements OnApplicationBootstrap, OnApplicationShut
             appliedAt,
             tombstoneTtlSeconds: this.config.tombstoneTtlSeconds,
           });
-          const outcome = await writer.putIfNewer(this.config.table, item);
+          let outcome: Awaited<ReturnType<ConditionalWriter['putIfNewer']>>;
+          try {
+            outcome = await writer.putIfNewer(this.config.table, item);
+          } catch (err) {
+            // Permanent: DynamoDB will never take this item (too large, invalid number, ...). The DLQ keeps
+            // the original bytes and the partition moves on. Anything else (throttling after the SDK's
+            // adaptive retries, 5xx, network) fails the batch, which is then retried, never skipped.
+            if ((err as Error).name !== 'ValidationException') throw err;
+            rejected.push({
+              message,
+              code: 'ITEM_REJECTED',
+              reason: `DynamoDB ValidationException: ${(err as Error).message}`,
+            });
+            return 'rejected' as const;
+          }
+          // A long batch must keep the group membership alive (kafkajs heartbeats only between batches
+          // otherwise, and expels a member silent past the session timeout). No-op until the interval is due.
+          await batch.heartbeat();
           if (outcome === 'applied') {
             const lagMs = Math.max(0, appliedAt - event.capturedAt);
             this.metrics.applierLag.observe(lagMs / 1000);
@@ -96,6 +129,8 @@ export class ApplierService implements OnApplicationBootstrap, OnApplicationShut
         }),
       ),
     );
+    const poison = [...plan.poison, ...rejected];
+    if (poison.length > 0) await this.deadLetter(poison);
     for (const outcome of outcomes) this.metrics.applierEvents.inc({ outcome });
     this.metrics.applierEvents.inc({ outcome: 'coalesced' }, plan.coalesced);
     this.metrics.applierEvents.inc({ outcome: 'kafka_tombstone' }, plan.kafkaTombstones);

@@ -44,7 +44,7 @@ describe('planBatch', () => {
       ],
       codec,
     );
-    expect(plan.writes.map((w) => [w.key.toString(), w.version])).toEqual([
+    expect(plan.writes.map((w) => [w.event.key.toString(), w.event.version])).toEqual([
       ['a', 3n],
       ['b', 5n],
     ]);

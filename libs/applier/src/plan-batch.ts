@@ -8,8 +8,8 @@ export interface PoisonMessage {
 }
 
 export interface BatchPlan {
-  /** The highest-version event per key: the only writes this batch needs. */
-  readonly writes: ChangeEvent[];
+  /** The highest-version event per key (with the message it came in): the only writes this batch needs. */
+  readonly writes: Array<{ readonly event: ChangeEvent; readonly message: ConsumedMessage }>;
   /** Events superseded inside the batch by a higher version of the same key. */
   readonly coalesced: number;
   /** Kafka tombstones (null values): compaction markers, nothing to apply. */
@@ -20,7 +20,7 @@ export interface BatchPlan {
 
 /** Pure: decodes a fetched batch and decides what to write. */
 export function planBatch(messages: readonly ConsumedMessage[], codec: ChangeEventCodec): BatchPlan {
-  const decoded: ChangeEvent[] = [];
+  const decoded: Array<{ event: ChangeEvent; message: ConsumedMessage }> = [];
   const poison: PoisonMessage[] = [];
   let kafkaTombstones = 0;
   for (const message of messages) {
@@ -29,7 +29,7 @@ export function planBatch(messages: readonly ConsumedMessage[], codec: ChangeEve
       continue;
     }
     try {
-      decoded.push(codec.decode(message.value));
+      decoded.push({ event: codec.decode(message.value), message });
     } catch (err) {
       const code = err instanceof ContractError ? err.code : 'UNDECODABLE';
       poison.push({ message, code, reason: (err as Error).message });
@@ -37,8 +37,8 @@ export function planBatch(messages: readonly ConsumedMessage[], codec: ChangeEve
   }
   const writes = latestPerKey(
     decoded,
-    (e) => e.key.toString('latin1'),
-    (e) => e.version,
+    (d) => d.event.key.toString('latin1'),
+    (d) => d.event.version,
   );
   return { writes, coalesced: decoded.length - writes.length, kafkaTombstones, poison };
 }

@@ -74,7 +74,7 @@ export class Metrics {
   // applier
   readonly applierEvents = new Counter({
     name: 'cdc_applier_events_total',
-    help: 'Events consumed, by outcome: applied, stale, duplicate, coalesced (superseded in its batch), kafka_tombstone',
+    help: 'Events consumed, by outcome: applied, stale, duplicate, rejected (DLQ), coalesced (superseded in its batch), kafka_tombstone',
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
