@@ -45,3 +45,21 @@ describe('classify', () => {
     );
   });
 });
+
+describe('HyperLogLog strings', () => {
+  it('ignore the cached cardinality PFCOUNT rewrites without an event', () => {
+    const hll = Buffer.concat([
+      Buffer.from('HYLL'),
+      Buffer.from([1, 0, 0, 0]),
+      Buffer.alloc(8, 0x80),
+      Buffer.from('registers'),
+    ]);
+    const counted = Buffer.from(hll);
+    counted.fill(0, 8, 16);
+    counted[8] = 3;
+    const redisSide = { value: { type: 'string' as const, data: counted }, expireAtMs: null };
+    expect(classify(item({ value: { type: 'string', data: hll } }), redisSide, W)).toBe('match');
+    const otherRegisters = Buffer.concat([hll.subarray(0, 16), Buffer.from('different')]);
+    expect(classify(item({ value: { type: 'string', data: otherRegisters } }), redisSide, W)).toBe('value');
+  });
+});

@@ -119,3 +119,22 @@ describe('eventToItem / itemToState', () => {
     );
   });
 });
+
+describe('zset scores beyond DynamoDB numbers', () => {
+  it('stores out-of-range scores as text and reads them back exactly', () => {
+    const members = [
+      [Buffer.from('huge'), 1e300],
+      [Buffer.from('tiny'), 5e-324],
+      [Buffer.from('min'), -1.7976931348623157e308],
+      [Buffer.from('ok'), 1.5],
+      [Buffer.from('zero'), 0],
+      [Buffer.from('inf'), Infinity],
+    ] as const;
+    const item = eventToItem(event({ type: 'zset', members }), opts);
+    expect(item.val?.M?.huge).toEqual({ S: '1e+300' });
+    expect(item.val?.M?.tiny).toEqual({ S: '5e-324' });
+    expect(item.val?.M?.ok).toEqual({ N: '1.5' });
+    expect(item.val?.M?.zero).toEqual({ N: '0' });
+    expect(normalise(itemToState(item).value)).toBe(normalise({ type: 'zset', members }));
+  });
+});

@@ -83,16 +83,31 @@ function attributeToBytes(av: AttributeValue): Buffer {
   throw new Error(`expected S or B, got ${Object.keys(av).join(',')}`);
 }
 
-/** DynamoDB numbers cannot hold infinities; Redis scores can. */
+/**
+ * DynamoDB numbers span roughly 1e-130..9.99e125 in magnitude; Redis scores are any double (incl. infinities).
+ * Scores outside that range are stored as S holding the shortest round-trip text ("+inf", "-inf", "1e+300").
+ * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html
+ */
+const DYNAMO_MAX = 9.999999999999999e125; // the largest double below the true limit (38 nines)
+const DYNAMO_MIN = 1e-130;
+
+export function scoreFitsNumber(score: number): boolean {
+  const abs = Math.abs(score);
+  return Number.isFinite(score) && (abs === 0 || (abs >= DYNAMO_MIN && abs <= DYNAMO_MAX));
+}
+
 function scoreToAttribute(score: number): AttributeValue {
-  return Number.isFinite(score) ? { N: String(score) } : { S: score > 0 ? '+inf' : '-inf' };
+  if (scoreFitsNumber(score)) return { N: String(score) };
+  return { S: Number.isFinite(score) ? String(score) : score > 0 ? '+inf' : '-inf' };
 }
 
 function attributeToScore(av: AttributeValue): number {
   if (av.N !== undefined) return Number(av.N);
   if (av.S === '+inf') return Infinity;
   if (av.S === '-inf') return -Infinity;
-  throw new Error('bad zset score attribute');
+  const n = Number(av.S);
+  if (av.S === undefined || Number.isNaN(n)) throw new Error('bad zset score attribute');
+  return n;
 }
 
 export function valueToAttribute(value: RedisValue): AttributeValue {
