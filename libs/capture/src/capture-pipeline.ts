@@ -3,7 +3,7 @@ import type { BatchPublisher, Message } from '@cdc/kafka';
 import type { Logger, Metrics } from '@cdc/observability';
 import { isInternalKey, type KeyState, type VersionedReader } from '@cdc/redis';
 import { type PendingKey, PendingKeys } from './pending-keys';
-import { keyStateToEvent, type Rejection } from './to-event';
+import { deleteEvent, keyStateToEvent, type Rejection } from './to-event';
 
 export interface CaptureSettings {
   readonly sourceId: string;
@@ -114,17 +114,26 @@ export class CapturePipeline {
     const events: Array<{ event: ChangeEvent; trigger: string }> = [];
     states.forEach((state, i) => {
       const p = batch[i] as PendingKey;
-      const out = keyStateToEvent(state, { ...this.settings, event: p.event, origin });
-      if ('rejection' in out) return void rejected.push(this.rejected(p, state, out.rejection));
-      const bytes = this.codec.encode(out.event);
-      if (bytes.length > this.settings.maxEventBytes) {
+      const ctx = { ...this.settings, event: p.event, origin };
+      const out = keyStateToEvent(state, ctx);
+      let event = 'event' in out ? out.event : undefined;
+      let bytes = event ? this.codec.encode(event) : undefined;
+      let rejection = 'rejection' in out ? out.rejection : undefined;
+      if (bytes && bytes.length > this.settings.maxEventBytes) {
         const reason = `event of ${bytes.length} bytes > CDC_MAX_EVENT_BYTES (${this.settings.maxEventBytes})`;
-        return void rejected.push(this.rejected(p, state, { code: 'VALUE_TOO_LARGE', reason }));
+        rejection = { code: 'VALUE_TOO_LARGE', reason };
       }
-      events.push({ event: out.event, trigger: p.event });
-      messages.push({ key: out.event.key, value: bytes, headers: { 'cdc-event': p.event } });
+      if (rejection) {
+        // Never leave the item holding a value Redis no longer has: tombstone it, and say why on the DLQ.
+        rejected.push(this.rejected(p, state, rejection));
+        event = deleteEvent(state, ctx);
+        bytes = this.codec.encode(event);
+      }
+      if (!event || !bytes) return;
+      events.push({ event, trigger: p.event });
+      messages.push({ key: event.key, value: bytes, headers: { 'cdc-event': p.event } });
       // Debezium's pattern: a Kafka tombstone after a DELETE lets compaction drop the key eventually.
-      if (out.event.op === 'DELETE') messages.push({ key: out.event.key, value: null });
+      if (event.op === 'DELETE') messages.push({ key: event.key, value: null });
     });
     await Promise.all([this.publisher.publish(messages), this.dlq.publish(rejected)]);
     const now = performance.now();

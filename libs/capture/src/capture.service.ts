@@ -18,6 +18,7 @@ import { NotificationProbe } from './notification-probe';
 import { Reconciler } from './reconciler';
 
 const SUBSCRIBER_NAME = 'cdc-capture-sub';
+const SHUTDOWN_DEADLINE_MS = 10_000;
 
 /**
  * Wires capture to real connections and owns their lifecycle: the keyevent subscriber feeds the pipeline,
@@ -175,10 +176,25 @@ export class CaptureService implements OnApplicationBootstrap, OnApplicationShut
   async onApplicationShutdown(): Promise<void> {
     this.subscribed = false;
     this.monitor?.stop();
-    await this.reconciler?.stop();
-    await this.subscriber?.stop();
-    await this.pipeline?.stop();
-    await this.producer?.disconnect();
+    // Drain what is pending, but not forever: with Redis gone, commands wait for a reconnect indefinitely.
+    // Past the deadline the connections are dropped; the unproduced keys are rescanned at the next start
+    // (its downtime check sees the alive marker's age), so nothing is lost.
+    const graceful = (async () => {
+      await this.reconciler?.stop();
+      await this.subscriber?.stop();
+      await this.pipeline?.stop();
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<boolean>(
+      (resolve) => (timer = setTimeout(() => resolve(false), SHUTDOWN_DEADLINE_MS)),
+    );
+    const drained = await Promise.race([graceful.then(() => true), deadline]);
+    clearTimeout(timer);
+    if (!drained)
+      this.log.warn({ pending: this.stats.pending }, 'shutdown deadline passed: dropping in-flight reads');
+    this.subscriber?.disconnect();
     this.redis?.disconnect();
+    await graceful.catch(() => undefined);
+    await this.producer?.disconnect();
   }
 }

@@ -9,14 +9,30 @@ export interface Rejection {
 
 export type Captured = { readonly event: ChangeEvent } | { readonly rejection: Rejection };
 
+type EventContext = { sourceId: string; db: number; event: string; origin: Origin };
+
+/** A DELETE of the key at the read's version. */
+export function deleteEvent(state: KeyState, ctx: EventContext): ChangeEvent {
+  return {
+    sourceId: ctx.sourceId,
+    db: ctx.db,
+    key: state.key,
+    op: 'DELETE',
+    value: null,
+    version: state.version,
+    expireAt: null,
+    event: ctx.event,
+    origin: ctx.origin,
+    capturedAt: state.readAtMs,
+  };
+}
+
 /**
  * A versioned read becomes a full-state event: a missing key is a DELETE (whatever the Redis event said, the
- * read is the truth). Streams and values over the size guard are rejected, not turned into deletes.
+ * read is the truth). Streams and values over the size guard are rejected, not turned into deletes here; the
+ * caller records the rejection and tombstones the key (docs/item-layout.md, "Keys capture does not carry").
  */
-export function keyStateToEvent(
-  state: KeyState,
-  ctx: { sourceId: string; db: number; event: string; origin: Origin },
-): Captured {
+export function keyStateToEvent(state: KeyState, ctx: EventContext): Captured {
   if (state.type === 'stream') {
     return {
       rejection: {
@@ -30,17 +46,13 @@ export function keyStateToEvent(
       rejection: { code: 'VALUE_TOO_LARGE', reason: `${state.type} value of ~${state.oversizedBytes} bytes` },
     };
   }
-  const base = {
-    sourceId: ctx.sourceId,
-    db: ctx.db,
-    key: state.key,
-    version: state.version,
-    event: ctx.event,
-    origin: ctx.origin,
-    capturedAt: state.readAtMs,
+  if (state.type === 'none' || state.value === null) return { event: deleteEvent(state, ctx) };
+  return {
+    event: {
+      ...deleteEvent(state, ctx),
+      op: 'UPSERT',
+      value: state.value,
+      expireAt: state.expireAtMs,
+    },
   };
-  if (state.type === 'none' || state.value === null) {
-    return { event: { ...base, op: 'DELETE', value: null, expireAt: null } };
-  }
-  return { event: { ...base, op: 'UPSERT', value: state.value, expireAt: state.expireAtMs } };
 }

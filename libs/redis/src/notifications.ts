@@ -93,7 +93,12 @@ export class KeyeventSubscriber {
 
   async stop(): Promise<void> {
     this.sub.removeAllListeners('pmessageBuffer');
-    await this.sub.punsubscribe().catch(() => undefined);
+    if (this.sub.status === 'ready') await this.sub.punsubscribe().catch(() => undefined);
+    this.sub.disconnect();
+  }
+
+  /** Drops the connection at once (pending commands are rejected). */
+  disconnect(): void {
     this.sub.disconnect();
   }
 }
