@@ -1,11 +1,15 @@
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { ApplierModule } from '@cdc/applier';
 import { CaptureModule, CaptureService, type GapCause } from '@cdc/capture';
 import type { CdcConfig } from '@cdc/config';
-import { createDynamoClient } from '@cdc/dynamo';
-import { classify, itemToState } from '@cdc/parity';
-import { createRedisClient, VersionedReader } from '@cdc/redis';
-import { bootPipeline, startRedisServer, type TestRedisServer, testConfig, waitFor } from '@cdc/testing';
+import { createRedisClient } from '@cdc/redis';
+import {
+  bootPipeline,
+  expectReplicated,
+  startRedisServer,
+  testConfig,
+  type TestRedisServer,
+  waitFor,
+} from '@cdc/testing';
 import type { INestApplicationContext } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -20,8 +24,6 @@ describe('capture: gap detection and healing', () => {
   let config: CdcConfig;
   let app: INestApplicationContext | undefined;
   let writer: Redis;
-  let reader: VersionedReader;
-  const dynamo = () => createDynamoClient(config.dynamo);
 
   beforeAll(async () => {
     server = await startRedisServer({ args: ['--notify-keyspace-events', 'KEA'] });
@@ -45,7 +47,6 @@ describe('capture: gap detection and healing', () => {
     });
     writer = createRedisClient(config.require('redis').redis, 'gap-writer');
     await writer.connect();
-    reader = new VersionedReader(writer);
   }
 
   afterEach(async () => {
@@ -62,31 +63,9 @@ describe('capture: gap detection and healing', () => {
   }
 
   /** Every key that exists in Redis has an item equal to it (and every given key is checked). */
-  async function expectHealed(keys: string[]): Promise<void> {
-    const client = dynamo();
-    try {
-      for (const key of keys) {
-        await waitFor(
-          `${key} to match Redis`,
-          async () => {
-            const [state] = await reader.read([Buffer.from(key)], false);
-            const { Item } = await client.send(
-              new GetItemCommand({ TableName: config.table, Key: { pk: { S: key } }, ConsistentRead: true }),
-            );
-            const item = Item ? itemToState(Item) : null;
-            return classify(
-              item,
-              { value: state?.value ?? null, expireAtMs: state?.expireAtMs ?? null },
-              config.writer,
-            );
-          },
-          { accept: (c) => c === 'match', timeoutMs: 30_000 },
-        );
-      }
-    } finally {
-      client.destroy();
-    }
-  }
+  const expectHealed = async (keys: string[]) => {
+    await expectReplicated(config, writer, keys, { timeoutMs: 30_000 });
+  };
 
   const keysOf = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}:${i}`);
 

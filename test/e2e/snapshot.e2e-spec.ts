@@ -2,22 +2,19 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { ApplierModule } from '@cdc/applier';
 import { CaptureModule, runSnapshot, type ScanCheckpoint } from '@cdc/capture';
-import type { CdcConfig } from '@cdc/config';
-import {
-  createDynamoClient,
-  createStreamsClient,
-  describeTable,
-  MemoryCheckpoints,
-  StreamReader,
-  type StreamRecord,
-} from '@cdc/dynamo';
 import { createLogger, Metrics } from '@cdc/observability';
-import { classify, itemToState } from '@cdc/parity';
-import { createRedisClient, VersionedReader } from '@cdc/redis';
-import { bootPipeline, engines, testConfig, waitFor } from '@cdc/testing';
+import { createRedisClient } from '@cdc/redis';
+import {
+  bootPipeline,
+  engines,
+  expectReplicated,
+  testConfig,
+  versionRegressions,
+  waitFor,
+  watchItemHistory,
+} from '@cdc/testing';
 import type { INestApplicationContext } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -30,41 +27,6 @@ function exited(child: ChildProcess): Promise<number | null> {
     if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
     child.once('exit', (code) => resolve(code));
   });
-}
-
-async function expectTableEqualsRedis(
-  config: CdcConfig,
-  redis: Redis,
-  keys: string[],
-): Promise<Array<string | null>> {
-  const client = createDynamoClient(config.dynamo);
-  const reader = new VersionedReader(redis);
-  const origins: Array<string | null> = [];
-  try {
-    for (const key of keys) {
-      const state = await waitFor(
-        `${key} to match Redis`,
-        async () => {
-          const [r] = await reader.read([Buffer.from(key)], false);
-          const { Item } = await client.send(
-            new GetItemCommand({ TableName: config.table, Key: { pk: { S: key } }, ConsistentRead: true }),
-          );
-          const item = Item ? itemToState(Item) : null;
-          const verdict = classify(
-            item,
-            { value: r?.value ?? null, expireAtMs: r?.expireAtMs ?? null },
-            config.writer,
-          );
-          return verdict === 'match' ? item : undefined;
-        },
-        { timeoutMs: 60_000, intervalMs: 100 },
-      );
-      origins.push(state?.origin ?? null);
-    }
-  } finally {
-    client.destroy();
-  }
-  return origins;
 }
 
 describe('cdc snapshot', () => {
@@ -132,8 +94,8 @@ describe('cdc snapshot', () => {
     expect(existsSync(checkpointFile)).toBe(false);
 
     ({ app } = await bootPipeline(config, [ApplierModule]));
-    const origins = await expectTableEqualsRedis(config, redis, keys);
-    expect(new Set(origins)).toEqual(new Set(['snapshot']));
+    const items = await expectReplicated(config, redis, keys);
+    expect(new Set(items.map((i) => i?.origin))).toEqual(new Set(['snapshot']));
   });
 
   it('run during live traffic, never moves an item backwards', async () => {
@@ -144,68 +106,52 @@ describe('cdc snapshot', () => {
     for (const k of keys) await redis.set(k, '0');
     ({ app } = await bootPipeline(config, [ApplierModule, CaptureModule]));
 
-    // Watch every item version the table takes, from its stream.
-    const seen = new Map<string, Array<{ ver: bigint; value: number }>>();
-    const client = createDynamoClient(config.dynamo);
-    const info = await waitFor(
-      'the table stream',
-      async () => (await describeTable(client, config.table)) ?? undefined,
-      {
-        accept: (t) => t.streamArn !== undefined,
-      },
-    );
-    const streams = createStreamsClient(config.dynamo);
-    const stream = new StreamReader(streams, info.streamArn as string, {
-      startAt: 'TRIM_HORIZON',
-      pollIntervalMs: 50,
-      discoveryIntervalMs: 500,
-      checkpoints: new MemoryCheckpoints(),
-      onError: () => undefined,
-      onRecords: (records: StreamRecord[]) => {
-        for (const r of records) {
-          const image = r.dynamodb?.NewImage;
-          if (!image) continue;
-          const s = itemToState(image);
-          const value = s.value?.type === 'string' ? Number(s.value.data.toString()) : -1;
-          const list = seen.get(s.key.toString()) ?? [];
-          list.push({ ver: s.version, value });
-          seen.set(s.key.toString(), list);
-        }
-        return Promise.resolve();
-      },
-    });
-    stream.start();
+    // Watch every image the table takes, from its stream.
+    const history = await watchItemHistory(config);
 
-    // Writers increment counters while a snapshot of the same keys runs.
-    let writing = true;
+    // Writers increment counters while a (rate-limited) snapshot of the same keys runs; the windows are
+    // recorded so the test shows the two really overlapped.
+    const window = { writesFrom: 0, writesTo: 0, snapshotFrom: 0, snapshotTo: 0 };
+    let writes = 0;
+    let snapshotMayStart: () => void = () => undefined;
+    const warmedUp = new Promise<void>((resolve) => (snapshotMayStart = resolve));
+    window.writesFrom = Date.now();
     const writers = [0, 1].map(async (w) => {
-      for (let i = 0; writing; i++) await redis?.incr(keys[(i * 7 + w) % keys.length] as string);
+      for (let i = 0; i < 600; i++) {
+        await redis?.incr(keys[(i * 7 + w) % keys.length] as string);
+        if (++writes === 100) snapshotMayStart();
+      }
+      window.writesTo = Date.now();
     });
-    const summary = await runSnapshot(config, new Metrics({ defaultMetrics: false }), createLogger('warn'), {
-      rate: 0,
-      resume: false,
-      match: `${config.sourceId}:c:*`,
-      checkpointFile: join(home, 'live', `${config.sourceId}.json`),
+    const snapshot = warmedUp.then(async () => {
+      window.snapshotFrom = Date.now();
+      const result = await runSnapshot(config, new Metrics({ defaultMetrics: false }), createLogger('warn'), {
+        rate: 400,
+        resume: false,
+        match: `${config.sourceId}:c:*`,
+        checkpointFile: join(home, 'live', `${config.sourceId}.json`),
+      });
+      window.snapshotTo = Date.now();
+      return result;
     });
-    writing = false;
-    await Promise.all(writers);
+    const [summary] = await Promise.all([snapshot, ...writers]);
+    expect(window.snapshotFrom).toBeLessThan(window.writesTo); // started while writes went on
     expect(summary.completed).toBe(true);
 
-    await expectTableEqualsRedis(config, redis, keys);
+    await expectReplicated(config, redis, keys);
     await new Promise((r) => setTimeout(r, 1_000)); // let the stream reader catch up with the last writes
-    await stream.stop();
-    streams.destroy();
-    client.destroy();
+    await history.stop();
+    expect(versionRegressions(history)).toEqual([]);
     let checked = 0;
-    for (const [key, history] of seen) {
-      for (let i = 1; i < history.length; i++) {
-        const prev = history[i - 1] as { ver: bigint; value: number };
-        const cur = history[i] as { ver: bigint; value: number };
-        expect(cur.ver, `${key} version went backwards`).toBeGreaterThan(prev.ver);
-        expect(cur.value, `${key} value went backwards`).toBeGreaterThanOrEqual(prev.value);
+    for (const states of history.byKey.values()) {
+      const values = states.map((st) =>
+        st.value?.type === 'string' ? Number(st.value.data.toString()) : -1,
+      );
+      for (let i = 1; i < values.length; i++) {
+        expect(values[i], 'a counter value went backwards').toBeGreaterThanOrEqual(values[i - 1] as number);
         checked++;
       }
     }
-    expect(checked).toBeGreaterThan(keys.length); // the stream really showed the interleaving
+    expect(checked).toBeGreaterThan(0);
   });
 });

@@ -3,3 +3,5 @@ export * from './endpoints';
 export * from './wait';
 export * from './pipeline';
 export * from './redis-server';
+export * from './item-history';
+export * from './replication';
