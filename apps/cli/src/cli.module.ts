@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { BenchCaptureCommand, BenchCommand } from './commands/bench.command';
 import { RunCommand } from './commands/run.command';
 import { SnapshotCommand } from './commands/snapshot.command';
 import {
@@ -18,6 +19,8 @@ import {
     StackFetchCommand,
     RunCommand,
     SnapshotCommand,
+    BenchCommand,
+    BenchCaptureCommand,
   ],
 })
 export class CliModule {}

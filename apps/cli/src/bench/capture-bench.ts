@@ -1,0 +1,537 @@
+import { randomBytes } from 'node:crypto';
+import { cpus } from 'node:os';
+import { statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { ChangeEventCodec } from '@cdc/contracts';
+import { type Admin, createKafka, ensureChangeTopics, type Kafka } from '@cdc/kafka';
+import { createLogger } from '@cdc/observability';
+import { createRedisClient } from '@cdc/redis';
+import { KAFKA_VERSION, stackDown, stackUp } from '@cdc/stack';
+import type Redis from 'ioredis';
+import { cdcHome, enginesDir } from '../paths';
+import type {
+  CaptureBenchReport,
+  CapturePhaseStats,
+  CeilingResult,
+  LossResult,
+  WriterPair,
+  WriterPhase,
+} from './capture-report';
+import {
+  type CaptureRunner,
+  type CaptureSnapshot,
+  type CaptureTarget,
+  findCaptureMain,
+  startChildCapture,
+  startInProcessCapture,
+} from './capture-runner';
+import { CpuMeter } from './cpu';
+import type { Bar, Progress } from './progress';
+import { formatCount, formatRate, median, ratePerSecond } from './stats';
+import { scanTopic, stringValueOf, sumEndOffsets, waitForEndOffsets } from './topic';
+import { keyName, runBurstWriter, runClosedLoopWriter } from './writer';
+
+export interface CaptureBenchOptions {
+  readonly durationS: number;
+  readonly clients: number;
+  readonly keys: number;
+  readonly pairs: number;
+  readonly burstKeys: number;
+  readonly valueBytes: number;
+  /** notify-keyspace-events in B phases (capture's minimum by default). */
+  readonly notifyFlags: string;
+  /** CDC_CAPTURE_BATCH_SIZE of the capture under test. */
+  readonly captureBatchSize: number;
+  readonly inProcess: boolean;
+  /** A capture build other than dist/apps/capture/main.js. */
+  readonly captureMain?: string;
+  readonly command: string;
+  readonly reportFile: string;
+  readonly captureLog: string;
+}
+
+export const WRITER_RATIO_TARGET = 0.9;
+const PARTITIONS = 6;
+const FENCE_TIMEOUT_MS = 60_000;
+
+/** Lets the command stop what this run started when it is interrupted (Ctrl-C). */
+export interface BenchResources {
+  capture?: CaptureRunner;
+  stackToStop?: string;
+}
+
+const round2 = (n: number): number => Math.round(n * 100) / 100;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+class Bench {
+  private readonly runId = randomBytes(3).toString('hex');
+  private readonly writerPrefix = `bench:${this.runId}:k:`;
+  private readonly burstPrefix = `bench:${this.runId}:b:`;
+  readonly topic = `cdc.bench-${this.runId}.changes`;
+  private readonly captureMain: string | undefined;
+  private readonly expected = new Map<string, string>();
+  private captureStarts = 0;
+
+  constructor(
+    private readonly opts: CaptureBenchOptions,
+    private readonly progress: Progress,
+    private readonly res: BenchResources,
+    private readonly redis: Redis,
+    private readonly writers: readonly Redis[],
+    private readonly kafka: Kafka,
+    private readonly admin: Admin,
+    private readonly redisUrl: string,
+    private readonly kafkaBrokers: string,
+    private readonly enginePids: Readonly<Record<string, number | undefined>>,
+  ) {
+    this.captureMain = opts.captureMain ?? findCaptureMain();
+  }
+
+  private cpuMeter(runner: CaptureRunner | undefined): CpuMeter {
+    return new CpuMeter({ ...this.enginePids, ...(runner?.pid ? { capture: runner.pid } : {}) });
+  }
+
+  get captureMode(): 'child-process' | 'in-process' {
+    return this.opts.inProcess || !this.captureMain ? 'in-process' : 'child-process';
+  }
+
+  /** Which capture build ran, for the report (the deployable is rebuilt as the code moves on). */
+  captureBuild(): { captureMain?: string; captureBuiltAt?: string } {
+    if (this.captureMode !== 'child-process' || !this.captureMain) return {};
+    return {
+      captureMain: relative(process.cwd(), this.captureMain),
+      captureBuiltAt: statSync(this.captureMain).mtime.toISOString(),
+    };
+  }
+
+  get captureBatchSize(): number {
+    return this.opts.captureBatchSize;
+  }
+
+  async notifications(on: boolean): Promise<void> {
+    await this.redis.config('SET', 'notify-keyspace-events', on ? this.opts.notifyFlags : '');
+  }
+
+  private async startCapture(): Promise<CaptureRunner> {
+    const target: CaptureTarget = {
+      redisUrl: this.redisUrl,
+      kafkaBrokers: this.kafkaBrokers,
+      // A new source id per start: capture's downtime detection (an alive marker per source) would otherwise
+      // see the A phase as an outage and rescan the whole keyspace; the outage is the benchmark's, not an
+      // operator's. Every start still produces into the one topic of this run.
+      sourceId: `bench-${this.runId}-${++this.captureStarts}`,
+      topic: this.topic,
+      partitions: PARTITIONS,
+      batchSize: this.opts.captureBatchSize,
+    };
+    const runner =
+      this.captureMode === 'child-process'
+        ? await startChildCapture(this.captureMain as string, target, this.opts.captureLog)
+        : await startInProcessCapture(target);
+    this.res.capture = runner;
+    return runner;
+  }
+
+  private async stopCapture(runner: CaptureRunner): Promise<void> {
+    await runner.stop();
+    this.res.capture = undefined;
+  }
+
+  /**
+   * Waits until capture has received one notification per write and turned every one of them into an event
+   * (events = notifications - coalesced, nothing pending). Returns how long that took after the writer stopped.
+   */
+  private async fence(
+    runner: CaptureRunner,
+    writes: number,
+  ): Promise<{ snap: CaptureSnapshot; ms: number; ok: boolean }> {
+    const t0 = performance.now();
+    let snap = await runner.snapshot();
+    while (performance.now() - t0 < FENCE_TIMEOUT_MS) {
+      if (
+        snap.notifications >= writes &&
+        snap.pending === 0 &&
+        snap.events >= snap.notifications - snap.coalesced
+      )
+        return { snap, ms: performance.now() - t0, ok: true };
+      await sleep(50);
+      snap = await runner.snapshot();
+    }
+    return { snap, ms: performance.now() - t0, ok: false };
+  }
+
+  /**
+   * One writer phase: notifications on + capture running (B), or off and no capture (A). An unmeasured lead-in
+   * under the same conditions comes first (a freshly started capture is not JIT-warm yet). With capture, the
+   * phase ends only when capture has turned every write into an event (the fence), and the final values written
+   * become the expectations of the loss check.
+   */
+  async writerPhase(
+    name: string,
+    withCapture: boolean,
+    timing: { leadInS: number; durationS: number },
+  ): Promise<WriterPhase> {
+    await this.notifications(withCapture);
+    const runner = withCapture ? await this.startCapture() : undefined;
+    try {
+      this.progress.line(
+        `${name}: ${withCapture ? `notifications on, capture running (${this.captureMode})` : 'notifications off, no capture'}` +
+          (timing.leadInS > 0 ? `; ${timing.leadInS} s lead-in, then ${timing.durationS} s measured` : ''),
+      );
+      const writer = {
+        keys: this.opts.keys,
+        keyPrefix: this.writerPrefix,
+        valueBytes: this.opts.valueBytes,
+      };
+      const leadIn =
+        timing.leadInS > 0
+          ? await runClosedLoopWriter(this.writers, { ...writer, durationMs: timing.leadInS * 1000 })
+          : undefined;
+      const before = await runner?.snapshot();
+      const bar = this.progress.bar(name, timing.durationS, 's');
+      const meter = this.cpuMeter(runner);
+      const result = await runClosedLoopWriter(this.writers, {
+        ...writer,
+        durationMs: timing.durationS * 1000,
+        onProgress: (writes, ms) => bar.update(ms / 1000, `${formatRate(ratePerSecond(writes, ms))} writes`),
+      });
+      const cpu = meter.stop();
+      bar.stop();
+      const writesPerS = ratePerSecond(result.writes, result.elapsedMs);
+      let captureStats: CapturePhaseStats | undefined;
+      if (runner && before) {
+        const { snap, ms, ok } = await this.fence(runner, (leadIn?.writes ?? 0) + result.writes);
+        captureStats = {
+          notifications: snap.notifications - before.notifications,
+          coalesced: snap.coalesced - before.coalesced,
+          events: snap.events - before.events,
+          drainMs: Math.round(ms),
+          fenced: ok,
+          gaps: snap.gaps - before.gaps,
+          reconciledKeys: snap.reconciledKeys - before.reconciledKeys,
+        };
+        for (const [k, v] of leadIn?.finalValues ?? []) this.expected.set(k, v);
+        for (const [k, v] of result.finalValues) this.expected.set(k, v);
+      }
+      const phase: WriterPhase = {
+        name,
+        capture: withCapture,
+        writes: result.writes,
+        elapsedMs: Math.round(result.elapsedMs),
+        writesPerS,
+        latencyP50Ms: result.latency.quantile(0.5),
+        latencyP99Ms: result.latency.quantile(0.99),
+        ...(captureStats ? { captureStats } : {}),
+        cpu,
+        ...(cpu.redis !== undefined && result.writes > 0
+          ? { redisUsPerWrite: round2((cpu.redis * result.elapsedMs * 1000) / result.writes) }
+          : {}),
+      };
+      this.progress.line(
+        `  ${formatRate(writesPerS)} writes (${formatCount(result.writes)} in ${(result.elapsedMs / 1000).toFixed(1)} s)` +
+          (captureStats
+            ? `; capture: ${formatCount(captureStats.events)} events, ${formatCount(captureStats.coalesced)} coalesced, ` +
+              `drained ${captureStats.drainMs} ms after the writer${captureStats.fenced ? '' : ' (NOT all notifications arrived)'}`
+            : ''),
+      );
+      return phase;
+    } finally {
+      if (runner) await this.stopCapture(runner);
+    }
+  }
+
+  async ceiling(): Promise<CeilingResult> {
+    const m = this.opts.burstKeys;
+    this.progress.line(`ceiling: pre-loading ${formatCount(m)} keys with notifications off`);
+    await this.notifications(false);
+    const preload = this.progress.bar('pre-load', m, 'keys');
+    await runBurstWriter(this.redis, {
+      count: m,
+      keyPrefix: this.burstPrefix,
+      value: (i) => `p:${i}`,
+      onProgress: (n) => preload.update(n),
+    });
+    preload.stop();
+
+    await this.notifications(true);
+    const runner = await this.startCapture();
+    try {
+      const before = await runner.snapshot();
+      const base = await sumEndOffsets(this.admin, this.topic);
+      this.progress.line(
+        `ceiling: burst over ${formatCount(m)} keys, capture idle before it (${this.captureMode})`,
+      );
+      const bar = this.progress.bar('burst', m, 'events');
+      const meter = this.cpuMeter(runner);
+      const t0 = performance.now();
+      const writing = runBurstWriter(this.redis, {
+        count: m,
+        keyPrefix: this.burstPrefix,
+        value: (i) => `b:${i}`,
+      });
+      const [written, reached] = await Promise.all([
+        writing,
+        waitForEndOffsets(this.admin, this.topic, base + m, {
+          timeoutMs: Math.max(120_000, m), // 1 ms per key: 1k events/s would be far below any sane ceiling
+          onProgress: (sum) => bar.update(sum - base),
+        }),
+      ]);
+      const cpu = meter.stop();
+      bar.stop();
+      const captureMs = (reached.at ?? performance.now()) - t0;
+      const topicEvents = reached.sum - base;
+      const { snap } = await this.fence(runner, before.notifications + m);
+      const result: CeilingResult = {
+        keys: m,
+        writeMs: Math.round(written.elapsedMs),
+        writesPerS: ratePerSecond(m, written.elapsedMs),
+        captureMs: Math.round(captureMs),
+        eventsPerS: ratePerSecond(topicEvents, captureMs),
+        expectedEvents: m,
+        topicEvents,
+        complete: reached.at !== undefined,
+        notifications: snap.notifications - before.notifications,
+        coalesced: snap.coalesced - before.coalesced,
+        events: snap.events - before.events,
+        gaps: snap.gaps - before.gaps,
+        reconciledKeys: snap.reconciledKeys - before.reconciledKeys,
+        cpu,
+        ...(cpu.capture !== undefined && topicEvents > 0
+          ? { captureCpuUsPerEvent: Math.round((cpu.capture * captureMs * 1000) / topicEvents) }
+          : {}),
+      };
+      this.progress.line(
+        `  ${formatCount(result.topicEvents)} events in ${formatCount(result.captureMs)} ms: ${formatRate(result.eventsPerS)}` +
+          ` (burst writer ${formatRate(result.writesPerS)})`,
+      );
+      return result;
+    } finally {
+      await this.stopCapture(runner);
+    }
+  }
+
+  async verify(): Promise<LossResult> {
+    this.progress.line(`verify: reading ${this.topic} from the beginning`);
+    let bar: Bar | undefined; // sized once the end offsets are known
+    const scan = await scanTopic(this.kafka, this.admin, this.topic, {
+      groupId: `cdc-bench-verify-${this.runId}`,
+      keepLast: (k) => k.startsWith(this.writerPrefix),
+      collect: (k) => k.startsWith(this.burstPrefix),
+      timeoutMs: 600_000,
+      onProgress: (read, total) => {
+        bar ??= this.progress.bar('read', total, 'messages');
+        bar.update(read);
+      },
+    });
+    bar?.stop();
+    const codec = new ChangeEventCodec();
+    const lostSample: Array<{ key: string; expected: string; last: string | null }> = [];
+    let lost = 0;
+    for (const [key, expected] of this.expected) {
+      const last = stringValueOf(codec, scan.last.get(key) ?? null);
+      if (last !== expected) {
+        lost++;
+        if (lostSample.length < 10) lostSample.push({ key, expected, last });
+      }
+    }
+    const burstMissingSample: string[] = [];
+    let burstKeysMissing = 0;
+    for (let i = 0; i < this.opts.burstKeys; i++) {
+      const key = keyName(this.burstPrefix, i);
+      if (!scan.seen.has(key)) {
+        burstKeysMissing++;
+        if (burstMissingSample.length < 10) burstMissingSample.push(key);
+      }
+    }
+    const result: LossResult = {
+      keysChecked: this.expected.size,
+      lost,
+      lostSample,
+      messagesConsumed: scan.messages,
+      burstKeysChecked: this.opts.burstKeys,
+      burstKeysMissing,
+      burstMissingSample,
+    };
+    this.progress.line(
+      `  ${formatCount(scan.messages)} messages; ${lost} lost of ${formatCount(this.expected.size)} keys; ` +
+        `${burstKeysMissing} of ${formatCount(this.opts.burstKeys)} burst keys missing`,
+    );
+    return result;
+  }
+
+  /** For a reused stack: leave no bench keys or topics behind. */
+  async cleanUpData(): Promise<void> {
+    await this.notifications(false);
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `bench:${this.runId}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await this.redis.unlink(...keys);
+    } while (cursor !== '0');
+    await this.admin.deleteTopics({ topics: [this.topic, `${this.topic}.dlq`] }).catch(() => undefined);
+  }
+}
+
+export async function runCaptureBench(
+  opts: CaptureBenchOptions,
+  progress: Progress,
+  res: BenchResources,
+): Promise<CaptureBenchReport> {
+  const startedAt = new Date().toISOString();
+  const stateDir = join(cdcHome(), 'bench-stack');
+  progress.line(`stack: ${stateDir} (fastStart off)`);
+  const up = await stackUp({
+    stateDir,
+    cacheDir: enginesDir(),
+    fastStart: false,
+    log: (line) => progress.line(`  ${line}`),
+  });
+  if (!up.reused) res.stackToStop = stateDir;
+  const { redisUrl, kafkaBrokers } = up.endpoints;
+  const redisCfg = { url: redisUrl, db: 0 };
+  // kafkajs logs transient, retried errors (e.g. the group coordinator not ready yet) at ERROR: real failures
+  // surface as exceptions, so only fatal lines are shown.
+  const logger = createLogger('fatal', 'cdc-bench', process.stderr);
+  const kafka = createKafka({ brokers: kafkaBrokers.split(','), clientId: 'cdc-bench', ssl: false }, logger);
+  const admin = kafka.admin();
+  const redis = createRedisClient(redisCfg, 'cdc-bench-admin');
+  const writers = Array.from({ length: opts.clients }, (_, i) =>
+    createRedisClient(redisCfg, `cdc-bench-writer-${i}`, { enableAutoPipelining: false }),
+  );
+  let originalNotify: string | undefined;
+  let bench: Bench | undefined;
+  try {
+    await Promise.all([redis.connect(), admin.connect(), ...writers.map((w) => w.connect())]);
+    [, originalNotify = 'KEA'] = (await redis.config('GET', 'notify-keyspace-events')) as string[];
+    const redisVersion = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? 'unknown';
+    const enginePids = Object.fromEntries(up.engines.map((e) => [e.name, e.pid]));
+    bench = new Bench(opts, progress, res, redis, writers, kafka, admin, redisUrl, kafkaBrokers, enginePids);
+    const topic = bench.topic;
+    await ensureChangeTopics(kafka, {
+      topic,
+      dlqTopic: `${topic}.dlq`,
+      topicPartitions: PARTITIONS,
+      topicReplicationFactor: -1,
+    });
+    const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+    const partitions = meta.topics[0]?.partitions.length ?? 0;
+
+    // Warm-up with capture on, so the Kafka broker, Redis' script cache and the writer are past their JIT
+    // warm-up before anything is measured; then every phase has its own short lead-in.
+    const warmupS = Math.min(5, Math.max(2, Math.round(opts.durationS / 2)));
+    const leadInS = Math.min(2, Math.max(1, Math.round(opts.durationS / 5)));
+    await bench.writerPhase('warm-up', true, { leadInS: 0, durationS: warmupS });
+    const phases: WriterPhase[] = [];
+    const pairs: WriterPair[] = [];
+    for (let i = 1; i <= opts.pairs; i++) {
+      const timing = { leadInS, durationS: opts.durationS };
+      const a = await bench.writerPhase(`A${i}`, false, timing);
+      const b = await bench.writerPhase(`B${i}`, true, timing);
+      phases.push(a, b);
+      pairs.push({
+        pair: i,
+        withoutPerS: a.writesPerS,
+        withPerS: b.writesPerS,
+        ratio: b.writesPerS / a.writesPerS,
+        ...(a.redisUsPerWrite && b.redisUsPerWrite
+          ? { redisCapacityRatio: a.redisUsPerWrite / b.redisUsPerWrite }
+          : {}),
+      });
+    }
+    const medianRatio = median(pairs.map((p) => p.ratio));
+    const capacityRatios = pairs.flatMap((p) => (p.redisCapacityRatio ? [p.redisCapacityRatio] : []));
+    const medianRedisCapacityRatio =
+      capacityRatios.length === pairs.length ? median(capacityRatios) : undefined;
+    const ceiling = await bench.ceiling();
+    const loss = await bench.verify();
+
+    const notes: string[] = [];
+    const host = { cpus: cpus().length, cpuModel: cpus()[0]?.model.trim() ?? 'unknown' };
+    if (host.cpus <= 4)
+      notes.push(
+        `${host.cpus} cores are shared by Redis, Kafka, DynamoDB Local (idle), the writer and capture: in B phases ` +
+          'capture and the Kafka broker use CPU the writer had to itself in A phases, so the ratio includes that ' +
+          'contention as well as Redis’ own cost of publishing notifications and serving capture’s reads.',
+      );
+    const otherMax = Math.max(0, ...phases.map((p) => p.cpu.other ?? 0), ceiling.cpu.other ?? 0);
+    if (otherMax >= 0.2)
+      notes.push(
+        `Work outside this benchmark used up to ${otherMax.toFixed(2)} cores during the measured windows ` +
+          '(the "other" CPU figures): the box was not quiet, which lowers absolute figures on both sides.',
+      );
+    if (bench.captureMode === 'in-process')
+      notes.push(
+        'Capture ran inside the benchmark process, so it also competed with the writer for one event loop.',
+      );
+    if (phases.some((p) => p.captureStats && !p.captureStats.fenced))
+      notes.push(
+        'In at least one B phase capture did not receive one notification per write (see the JSON report).',
+      );
+    if (!ceiling.complete)
+      notes.push('The ceiling burst did not reach the expected event count before the timeout.');
+    const gaps = phases.reduce((n, p) => n + (p.captureStats?.gaps ?? 0), ceiling.gaps);
+    const reconciled = phases.reduce(
+      (n, p) => n + (p.captureStats?.reconciledKeys ?? 0),
+      ceiling.reconciledKeys,
+    );
+    if (gaps > 0)
+      notes.push(
+        `Capture detected ${gaps} notification gap(s) and re-captured ${reconciled} keys by reconciliation during ` +
+          'the measured windows: those reads and events are part of the figures above.',
+      );
+
+    return {
+      bench: 'capture',
+      schemaVersion: 1,
+      command: opts.command,
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      host: { ...host, node: process.version, redis: redisVersion, kafka: KAFKA_VERSION },
+      settings: {
+        durationS: opts.durationS,
+        warmupS,
+        leadInS,
+        clients: opts.clients,
+        keys: opts.keys,
+        valueBytes: opts.valueBytes,
+        pairs: opts.pairs,
+        burstKeys: opts.burstKeys,
+        captureMode: bench.captureMode,
+        ...bench.captureBuild(),
+        captureBatchSize: bench.captureBatchSize,
+        notifyFlags: opts.notifyFlags,
+        topic,
+        partitions,
+      },
+      stack: { stateDir, reused: up.reused },
+      writer: {
+        phases,
+        pairs,
+        medianRatio,
+        ...(medianRedisCapacityRatio !== undefined ? { medianRedisCapacityRatio } : {}),
+        target: WRITER_RATIO_TARGET,
+        pass: medianRatio >= WRITER_RATIO_TARGET,
+      },
+      ceiling,
+      loss,
+      reportFile: opts.reportFile,
+      notes,
+    };
+  } finally {
+    if (res.capture) {
+      await res.capture.stop().catch(() => res.capture?.kill());
+      res.capture = undefined;
+    }
+    if (up.reused && bench) await bench.cleanUpData().catch(() => undefined);
+    if (originalNotify !== undefined && redis.status === 'ready')
+      await redis.config('SET', 'notify-keyspace-events', originalNotify).catch(() => undefined);
+    for (const c of [redis, ...writers]) c.disconnect();
+    await admin.disconnect().catch(() => undefined);
+    if (res.stackToStop) {
+      progress.line('stack: stopping the bench stack');
+      await stackDown({ stateDir: res.stackToStop, log: (line) => progress.line(`  ${line}`) });
+      res.stackToStop = undefined;
+    }
+  }
+}

@@ -1,0 +1,231 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type CaptureBenchReport,
+  formatCpu,
+  mdTable,
+  renderCaptureSection,
+  renderCaptureSummary,
+  upsertSection,
+  wrap,
+} from './capture-report';
+
+const capture = {
+  notifications: 300_000,
+  coalesced: 1_200,
+  events: 298_800,
+  drainMs: 420,
+  fenced: true,
+  gaps: 0,
+  reconciledKeys: 0,
+};
+
+const report: CaptureBenchReport = {
+  bench: 'capture',
+  schemaVersion: 1,
+  command: 'node bin/cdc.js bench capture --duration 20',
+  startedAt: '2026-11-22T14:00:00.000Z',
+  finishedAt: '2026-11-22T14:03:00.000Z',
+  host: { cpus: 2, cpuModel: 'Test CPU', node: 'v20.20.2', redis: '7.0.15', kafka: '3.9.1' },
+  settings: {
+    durationS: 20,
+    warmupS: 5,
+    leadInS: 2,
+    clients: 32,
+    keys: 10_000,
+    valueBytes: 32,
+    pairs: 2,
+    burstKeys: 200_000,
+    captureMode: 'child-process',
+    captureMain: 'dist/apps/capture/main.js',
+    captureBuiltAt: '2026-11-22T13:55:00.000Z',
+    captureBatchSize: 500,
+    notifyFlags: 'Eg$lshzxet',
+    topic: 'cdc.bench-abc123.changes',
+    partitions: 6,
+  },
+  stack: { stateDir: '/repo/.cdc/bench-stack', reused: false },
+  writer: {
+    phases: [
+      {
+        name: 'A1',
+        capture: false,
+        writes: 500_000,
+        elapsedMs: 20_000,
+        writesPerS: 25_000,
+        cpu: { box: 1.5 },
+        redisUsPerWrite: 14,
+      },
+      {
+        name: 'B1',
+        capture: true,
+        writes: 460_000,
+        elapsedMs: 20_000,
+        writesPerS: 23_000,
+        latencyP50Ms: 1.2,
+        latencyP99Ms: 4.5,
+        captureStats: capture,
+        cpu: { kafka: 0.2, capture: 0.5, box: 1.97, bench: 0.9, redis: 0.37 },
+        redisUsPerWrite: 20,
+      },
+    ],
+    pairs: [{ pair: 1, withoutPerS: 25_000, withPerS: 23_000, ratio: 0.92, redisCapacityRatio: 0.7 }],
+    medianRatio: 0.92,
+    medianRedisCapacityRatio: 0.7,
+    target: 0.9,
+    pass: true,
+  },
+  ceiling: {
+    keys: 200_000,
+    writeMs: 1_500,
+    writesPerS: 133_333,
+    captureMs: 8_000,
+    eventsPerS: 25_000,
+    expectedEvents: 200_000,
+    topicEvents: 200_000,
+    complete: true,
+    notifications: 200_000,
+    coalesced: 0,
+    events: 200_000,
+    gaps: 0,
+    reconciledKeys: 0,
+    cpu: { capture: 0.9, box: 2 },
+    captureCpuUsPerEvent: 36,
+  },
+  loss: {
+    keysChecked: 10_000,
+    lost: 0,
+    lostSample: [],
+    messagesConsumed: 1_000_000,
+    burstKeysChecked: 200_000,
+    burstKeysMissing: 0,
+    burstMissingSample: [],
+  },
+  reportFile: '.cdc/bench/capture-2026-11-22T14-00-00Z.json',
+  notes: ['2 cores are shared.'],
+};
+
+describe('formatCpu', () => {
+  it('puts the box first, then our processes in a fixed order', () => {
+    expect(formatCpu({ kafka: 0.2, capture: 0.5, box: 1.97, bench: 0.9, redis: 0.374 })).toBe(
+      'box 1.97 | bench 0.90, redis 0.37, capture 0.50, kafka 0.20',
+    );
+    expect(formatCpu({ zz: 0.1, bench: 1 })).toBe('bench 1.00, zz 0.10');
+  });
+});
+
+describe('renderCaptureSummary', () => {
+  it('shows every phase, the pairs, the median against the target, the ceiling and the loss check', () => {
+    const text = renderCaptureSummary(report);
+    expect(text).toContain('A1  capture off    25.0k/s  p50 n/a');
+    expect(text).toContain('A1  box 1.50\n');
+    expect(text).toContain('1,200 coalesced');
+    expect(text).toContain(
+      'pair 1: 23.0k/s / 25.0k/s = 0.920×; Redis CPU per write 14.0 µs -> 20.0 µs, capacity kept 0.700×',
+    );
+    expect(text).toContain('median ratio 0.920× (target ≥ 0.90×): pass');
+    expect(text).toContain('200,000 of 200,000 events in the topic after 8,000 ms: 25.0k/s');
+    expect(text).toContain('capture 36 µs of CPU per event');
+    expect(text).toContain('0 lost of 10,000 keys checked');
+    expect(text).toContain('note: 2 cores are shared.');
+    expect(text).toContain('Report: .cdc/bench/capture-2026-11-22T14-00-00Z.json');
+  });
+
+  it('says FAIL when a key was lost or the ratio is below target', () => {
+    const bad: CaptureBenchReport = {
+      ...report,
+      writer: { ...report.writer, medianRatio: 0.5, pass: false },
+      loss: { ...report.loss, lost: 1, lostSample: [{ key: 'k', expected: '0:9:', last: '0:8:' }] },
+    };
+    const text = renderCaptureSummary(bad);
+    expect(text).toContain('(target ≥ 0.90×): FAIL');
+    expect(text).toMatch(/1 lost of 10,000 keys checked.*FAIL/);
+    expect(text).toContain('lost: k expected "0:9:", last event "0:8:"');
+  });
+});
+
+describe('renderCaptureSection', () => {
+  it('is a "## Capture" section with the command, the date and the figures', () => {
+    const md = renderCaptureSection(report);
+    const flat = md.replace(/\n(?!\n|\||- )/g, ' '); // undo the prose wrapping
+    expect(md.startsWith('## Capture\n')).toBe(true);
+    expect(flat).toContain('`node bin/cdc.js bench capture --duration 20` on 2026-11-22');
+    expect(md).toMatch(
+      /\| B1 +\| on +\| +23\.0k\/s \| +1\.200 ms \| +4\.500 ms \| +300,000 \| +1,200 \| +298,800 \| +0 \| +420 ms \|/,
+    );
+    expect(md).toMatch(
+      /\| 1 +\| +25\.0k\/s \| +23\.0k\/s \| +0\.920× \| +14\.0 µs → 20\.0 µs \| +0\.700× \|/,
+    );
+    expect(flat).toContain('Median ratio: **0.920×** (target ≥ 0.90×: pass)');
+    expect(flat).toContain('Redis capacity kept, median: 0.700×');
+    expect(flat).toContain('**25.0k/s**');
+    expect(flat).toContain('36 µs of CPU per event');
+    expect(flat).toContain('**0 lost of 10,000 keys checked**');
+    expect(md).toMatch(/\| burst +\| +2\.00 \| +– \| +– \| +0\.90 \|/);
+    expect(md).not.toMatch(/\n## (?!Capture)/);
+  });
+
+  it('is already formatted the way Prettier formats Markdown, lines within 110 columns', async () => {
+    const { format } = await import('prettier');
+    const doc = `# Benchmarks\n\nIntro.\n\n${renderCaptureSection(report)}`;
+    expect(await format(doc, { parser: 'markdown', printWidth: 110, singleQuote: true })).toBe(doc);
+    for (const line of doc.split('\n').filter((l) => !l.startsWith('|')))
+      expect(line.length).toBeLessThanOrEqual(110);
+  });
+});
+
+describe('wrap', () => {
+  it('fills lines up to the width and never breaks an inline code span', () => {
+    expect(wrap('aa bb cc dd', 5)).toEqual(['aa bb', 'cc dd']);
+    expect(wrap('run `a b c d` now', 6)).toEqual(['run', '`a b c d`', 'now']);
+    expect(wrap('one two three', 9, '- ', '  ')).toEqual(['- one two', '  three']);
+  });
+});
+
+describe('mdTable', () => {
+  it('pads columns and marks right alignment', () => {
+    expect(
+      mdTable(
+        ['a', 'rate'],
+        ['l', 'r'],
+        [
+          ['x', '1'],
+          ['long', '22'],
+        ],
+      ),
+    ).toEqual(['| a    | rate |', '| ---- | ---: |', '| x    |    1 |', '| long |   22 |']);
+  });
+});
+
+describe('upsertSection', () => {
+  const section = '## Capture\n\nnew figures\n';
+
+  it('replaces the section and keeps the others', () => {
+    const doc = '# Benchmarks\n\nintro\n\n## Capture\n\nold figures\n\n## Foundation\n\nkept\n';
+    expect(upsertSection(doc, 'Capture', section)).toBe(
+      '# Benchmarks\n\nintro\n\n## Capture\n\nnew figures\n\n## Foundation\n\nkept\n',
+    );
+  });
+
+  it('replaces a last section up to the end of the document', () => {
+    const doc = '# B\n\n## Other\n\nx\n\n## Capture\n\nold\n';
+    expect(upsertSection(doc, 'Capture', section)).toBe(
+      '# B\n\n## Other\n\nx\n\n## Capture\n\nnew figures\n',
+    );
+  });
+
+  it('inserts before the first other section, or appends', () => {
+    expect(upsertSection('# B\n\nintro\n\n## Foundation\n\nkept\n', 'Capture', section)).toBe(
+      '# B\n\nintro\n\n## Capture\n\nnew figures\n\n## Foundation\n\nkept\n',
+    );
+    expect(upsertSection('# B\n\nintro\n', 'Capture', section)).toBe(
+      '# B\n\nintro\n\n## Capture\n\nnew figures\n',
+    );
+  });
+
+  it('does not take "## Capture ceiling" for "## Capture"', () => {
+    const doc = '# B\n\n## Capture ceiling\n\nother\n';
+    expect(upsertSection(doc, 'Capture', section)).toBe(
+      '# B\n\n## Capture\n\nnew figures\n\n## Capture ceiling\n\nother\n',
+    );
+  });
+});

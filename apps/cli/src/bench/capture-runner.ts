@@ -1,0 +1,259 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { type DynamicModule, type INestApplicationContext, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { CaptureModule, CaptureService } from '@cdc/capture';
+import { ConfigModule, loadConfig } from '@cdc/config';
+import { createLogger, type Logger, Metrics, ObservabilityModule } from '@cdc/observability';
+import { promTotal } from './stats';
+
+/** What the benchmark reads from a running capture: cumulative since that capture started. */
+export interface CaptureSnapshot {
+  readonly notifications: number;
+  readonly coalesced: number;
+  readonly events: number;
+  readonly pending: number;
+  /** Notification gaps capture detected (0 when this capture version has no gap detection). */
+  readonly gaps: number;
+  /** Keys re-captured by reconciliation scans (idem). */
+  readonly reconciledKeys: number;
+}
+
+/** Counters read from a Prometheus exposition, by name, so any capture version's /metrics can be read. */
+function fromExposition(text: string, pending: number): CaptureSnapshot {
+  return {
+    notifications: promTotal(text, 'cdc_capture_notifications_total'),
+    coalesced: promTotal(text, 'cdc_capture_coalesced_notifications_total'),
+    events: promTotal(text, 'cdc_capture_events_total'),
+    pending,
+    gaps: promTotal(text, 'cdc_capture_gaps_total'),
+    reconciledKeys: promTotal(text, 'cdc_capture_reconcile_keys_total'),
+  };
+}
+
+export interface CaptureRunner {
+  readonly mode: 'child-process' | 'in-process';
+  /** The capture process, when it is not this one (for CPU accounting). */
+  readonly pid?: number;
+  snapshot(): Promise<CaptureSnapshot>;
+  /** Graceful stop (SIGTERM / app.close: capture drains what is pending). */
+  stop(): Promise<void>;
+  /** Last resort when the benchmark itself dies: synchronous. */
+  kill(): void;
+}
+
+export interface CaptureTarget {
+  readonly redisUrl: string;
+  readonly kafkaBrokers: string;
+  readonly sourceId: string;
+  readonly topic: string;
+  readonly partitions: number;
+  readonly batchSize: number;
+}
+
+/** Env of the capture deployable: the user's environment minus any endpoint or CDC setting, plus ours. */
+function captureEnv(t: CaptureTarget, httpPort: number): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env))
+    if (!/^(CDC_|REDIS_|KAFKA_|HTTP_PORT$|LOG_LEVEL$)/.test(k)) env[k] = v;
+  return {
+    ...env,
+    REDIS_URL: t.redisUrl,
+    KAFKA_BROKERS: t.kafkaBrokers,
+    CDC_SOURCE_ID: t.sourceId,
+    CDC_TOPIC: t.topic,
+    CDC_TOPIC_PARTITIONS: String(t.partitions),
+    CDC_CAPTURE_BATCH_SIZE: String(t.batchSize),
+    HTTP_PORT: String(httpPort),
+    LOG_LEVEL: 'warn',
+  };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** dist/apps/capture/main.js next to the running CLI bundle (dist/apps/cli/main.js), else under the cwd. */
+export function findCaptureMain(): string | undefined {
+  const candidates = [
+    join(__dirname, '..', 'capture', 'main.js'),
+    resolve(process.cwd(), 'dist', 'apps', 'capture', 'main.js'),
+  ];
+  return candidates.find((p) => existsSync(p));
+}
+
+function tail(file: string, lines = 15): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+/** The real deployable in its own process: the writer then measures Redis' cost, not event-loop sharing. */
+class ChildCapture implements CaptureRunner {
+  readonly mode = 'child-process' as const;
+  private exited: Promise<number | null>;
+  private exitCode: number | null | undefined;
+
+  constructor(
+    private readonly child: ChildProcess,
+    private readonly base: string,
+  ) {
+    this.exited = new Promise((r) =>
+      child.once('exit', (code, signal) => {
+        this.exitCode = code ?? (signal ? -1 : null);
+        r(this.exitCode);
+      }),
+    );
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get running(): boolean {
+    return this.exitCode === undefined;
+  }
+
+  async waitReady(timeoutMs: number, logFile: string): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (!this.running)
+        throw new Error(`capture exited with code ${this.exitCode} before it was ready:\n${tail(logFile)}`);
+      try {
+        const res = await fetch(`${this.base}/health`);
+        if (res.ok) return;
+      } catch {
+        // not listening yet
+      }
+      await sleep(100);
+    }
+    throw new Error(`capture was not ready after ${timeoutMs} ms (log: ${logFile}):\n${tail(logFile)}`);
+  }
+
+  async snapshot(): Promise<CaptureSnapshot> {
+    const [metrics, health] = await Promise.all([
+      fetch(`${this.base}/metrics`).then((r) => r.text()),
+      fetch(`${this.base}/health`).then((r) => r.json() as Promise<HealthBody>),
+    ]);
+    return fromExposition(
+      metrics,
+      Number(health.details?.capture?.pending ?? health.info?.capture?.pending ?? 0),
+    );
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.child.kill('SIGTERM');
+    const code = await Promise.race([this.exited, sleep(30_000).then(() => 'timeout' as const)]);
+    if (code === 'timeout') {
+      this.child.kill('SIGKILL');
+      await this.exited;
+    }
+  }
+
+  kill(): void {
+    if (this.running) this.child.kill('SIGKILL');
+  }
+}
+
+interface HealthBody {
+  info?: { capture?: { pending?: number } };
+  details?: { capture?: { pending?: number } };
+}
+
+export async function startChildCapture(
+  main: string,
+  target: CaptureTarget,
+  logFile: string,
+  readyTimeoutMs = 60_000,
+): Promise<CaptureRunner> {
+  const port = await freePort();
+  const fd = openSync(logFile, 'a');
+  try {
+    const child = spawn(process.execPath, [main], {
+      env: captureEnv(target, port),
+      stdio: ['ignore', fd, fd],
+    });
+    const runner = new ChildCapture(child, `http://127.0.0.1:${port}`);
+    try {
+      await runner.waitReady(readyTimeoutMs, logFile);
+    } catch (err) {
+      runner.kill();
+      throw err;
+    }
+    return runner;
+  } finally {
+    closeSync(fd); // the child holds its own copy
+  }
+}
+
+@Module({})
+class BenchCaptureModule {
+  static forRoot(target: CaptureTarget, metrics: Metrics, logger: Logger): DynamicModule {
+    const config = loadConfig({
+      REDIS_URL: target.redisUrl,
+      KAFKA_BROKERS: target.kafkaBrokers,
+      CDC_SOURCE_ID: target.sourceId,
+      CDC_TOPIC: target.topic,
+      CDC_TOPIC_PARTITIONS: String(target.partitions),
+      CDC_CAPTURE_BATCH_SIZE: String(target.batchSize),
+      LOG_LEVEL: 'warn',
+    });
+    return {
+      module: BenchCaptureModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        ObservabilityModule.forRoot({ logger, metrics, http: false }),
+        CaptureModule,
+      ],
+    };
+  }
+}
+
+/** CaptureService inside the benchmark process (when the capture deployable is not built). */
+class InProcessCapture implements CaptureRunner {
+  readonly mode = 'in-process' as const;
+  constructor(
+    private readonly app: INestApplicationContext,
+    private readonly metrics: Metrics,
+  ) {}
+
+  async snapshot(): Promise<CaptureSnapshot> {
+    return fromExposition(await this.metrics.registry.metrics(), this.app.get(CaptureService).stats.pending);
+  }
+
+  async stop(): Promise<void> {
+    await this.app.close();
+  }
+
+  kill(): void {
+    // Nothing outlives the process.
+  }
+}
+
+export async function startInProcessCapture(target: CaptureTarget): Promise<CaptureRunner> {
+  const metrics = new Metrics({ defaultMetrics: false });
+  const logger = createLogger('warn', 'cdc-bench-capture', process.stderr);
+  const app = await NestFactory.createApplicationContext(
+    BenchCaptureModule.forRoot(target, metrics, logger),
+    {
+      logger: false,
+    },
+  );
+  await app.init();
+  return new InProcessCapture(app, metrics);
+}

@@ -1,0 +1,127 @@
+import type { ChangeEventCodec } from '@cdc/contracts';
+import type { Admin, Kafka } from '@cdc/kafka';
+
+/** Sum of the topic's end offsets over all partitions (= messages ever written, nothing is deleted here). */
+export async function sumEndOffsets(admin: Admin, topic: string): Promise<number> {
+  const offsets = await admin.fetchTopicOffsets(topic);
+  return offsets.reduce((sum, o) => sum + Number(o.high), 0);
+}
+
+/**
+ * Polls the end offsets until they reach `target`; returns when (performance.now()) they did, or undefined
+ * at the deadline. The poll interval bounds the timing error.
+ */
+export async function waitForEndOffsets(
+  admin: Admin,
+  topic: string,
+  target: number,
+  opts: { timeoutMs: number; intervalMs?: number; onProgress?: (sum: number) => void },
+): Promise<{ at: number | undefined; sum: number }> {
+  const deadline = performance.now() + opts.timeoutMs;
+  let sum = 0;
+  let lastGrowth = performance.now();
+  while (performance.now() < deadline) {
+    const now = await sumEndOffsets(admin, topic);
+    const seenAt = performance.now();
+    if (now > sum) lastGrowth = seenAt;
+    sum = now;
+    opts.onProgress?.(sum);
+    if (sum >= target) return { at: seenAt, sum };
+    // Nothing new for 20 s: capture stopped producing; no point in waiting for the whole timeout.
+    if (seenAt - lastGrowth > 20_000) break;
+    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 25));
+  }
+  return { at: undefined, sum };
+}
+
+export interface TopicScan {
+  readonly messages: number;
+  /** Last change event value (Avro) per key, for keys accepted by `keepLast`. */
+  readonly last: Map<string, Buffer | null>;
+  /** Keys accepted by `collect` that appear at least once. */
+  readonly seen: Set<string>;
+}
+
+/**
+ * Reads every partition from the beginning up to the end offsets taken at the start, with a fresh consumer
+ * group, so nothing is committed anywhere that matters. Per partition, order = produce order: the last message
+ * of a key is capture's last event for it.
+ */
+export async function scanTopic(
+  kafka: Kafka,
+  admin: Admin,
+  topic: string,
+  opts: {
+    groupId: string;
+    keepLast: (key: string) => boolean;
+    collect: (key: string) => boolean;
+    timeoutMs: number;
+    onProgress?: (read: number, total: number) => void;
+  },
+): Promise<TopicScan> {
+  const ends = await admin.fetchTopicOffsets(topic);
+  const remaining = new Map<number, bigint>();
+  let total = 0;
+  for (const o of ends) {
+    const high = BigInt(o.high);
+    const low = BigInt(o.low);
+    total += Number(high - low);
+    if (high > low) remaining.set(o.partition, high);
+  }
+  const last = new Map<string, Buffer | null>();
+  const seen = new Set<string>();
+  let messages = 0;
+  if (remaining.size === 0) return { messages, last, seen };
+
+  const consumer = kafka.consumer({
+    groupId: opts.groupId,
+    maxBytes: 64 * 1024 * 1024,
+    maxBytesPerPartition: 16 * 1024 * 1024,
+  });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    let finish: () => void = () => undefined;
+    const done = new Promise<void>((r) => (finish = r));
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        const high = remaining.get(batch.partition);
+        if (high === undefined) return;
+        for (const m of batch.messages) {
+          if (BigInt(m.offset) >= high) break;
+          messages++;
+          const key = m.key?.toString('latin1') ?? '';
+          if (opts.keepLast(key)) last.set(key, m.value);
+          if (opts.collect(key)) seen.add(key);
+        }
+        opts.onProgress?.(messages, total);
+        const lastOffset = BigInt(batch.lastOffset());
+        if (lastOffset + 1n >= high) {
+          remaining.delete(batch.partition);
+          if (remaining.size === 0) finish();
+        }
+        await Promise.resolve();
+      },
+    });
+    const timedOut = await Promise.race([
+      done.then(() => false),
+      new Promise<boolean>((r) => setTimeout(() => r(true), opts.timeoutMs).unref()),
+    ]);
+    if (timedOut)
+      throw new Error(
+        `reading ${topic} back took over ${opts.timeoutMs} ms (${messages} of ${total} messages read)`,
+      );
+    return { messages, last, seen };
+  } finally {
+    await consumer.disconnect();
+  }
+}
+
+/** The string value carried by a change event (null for a DELETE, a Kafka tombstone or another type). */
+export function stringValueOf(codec: ChangeEventCodec, value: Buffer | null): string | null {
+  if (value === null) return null;
+  const event = codec.decode(value);
+  if (event.op !== 'UPSERT' || event.value?.type !== 'string') return null;
+  return event.value.data.toString('latin1');
+}

@@ -1,0 +1,228 @@
+import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
+import { missingClasses, REQUIRED_EVENT_CLASSES } from '@cdc/redis';
+import { StackError, stackDown } from '@cdc/stack';
+import { type BenchResources, runCaptureBench } from '../bench/capture-bench';
+import { renderCaptureSection, renderCaptureSummary, upsertSection } from '../bench/capture-report';
+import { Progress } from '../bench/progress';
+import { fail, printJson } from '../output';
+import { cdcHome } from '../paths';
+
+interface BenchCaptureOptions {
+  duration?: number;
+  clients?: number;
+  keys?: number;
+  pairs?: number;
+  burstKeys?: number;
+  valueBytes?: number;
+  captureBatchSize?: number;
+  notifyFlags?: string;
+  captureMain?: string;
+  inProcess?: boolean;
+  json?: boolean;
+  out?: string;
+  docs?: string | boolean;
+}
+
+function positiveInt(flag: string, value: string, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > max)
+    fail(`${flag} must be a whole number from 1 to ${max}, not "${value}"`, 64);
+  return n;
+}
+
+/** How this run was invoked, as a user would retype it. */
+function commandLine(): string {
+  const script = process.argv[1] ? relative(process.cwd(), process.argv[1]) : '';
+  const prefix = script === join('bin', 'cdc.js') ? 'node bin/cdc.js' : 'cdc';
+  return [prefix, ...process.argv.slice(2)].join(' ');
+}
+
+/** Relative to the working directory when inside it, else absolute. */
+function shortPath(file: string): string {
+  const rel = relative(process.cwd(), file);
+  return rel && !rel.startsWith('..') ? rel : file;
+}
+
+const timestamp = (d: Date): string =>
+  d
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z')
+    .replace(/:/g, '-');
+
+@SubCommand({
+  name: 'capture',
+  description:
+    'Writer throughput with and without capture (alternating), capture ceiling on a burst, and zero loss, ' +
+    'on a local bench stack; writes a JSON report and the Capture section of docs/benchmarks.md',
+})
+export class BenchCaptureCommand extends CommandRunner {
+  async run(_args: string[], opts: BenchCaptureOptions): Promise<void> {
+    const json = opts.json === true;
+    const progress = new Progress(!json);
+    const reportFile = resolve(opts.out ?? join(cdcHome(), 'bench', `capture-${timestamp(new Date())}.json`));
+    const explicitDocs = typeof opts.docs === 'string' ? opts.docs : undefined;
+    const docs = opts.docs === false ? undefined : resolve(explicitDocs ?? join('docs', 'benchmarks.md'));
+    if (docs && explicitDocs && !existsSync(docs)) fail(`--docs: ${docs} does not exist`, 64);
+    await mkdir(dirname(reportFile), { recursive: true });
+
+    const res: BenchResources = {};
+    // Ctrl-C: stop what this run started (capture, the bench stack), then exit like an interrupted command.
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.stderr.write(`\n${signal}: stopping capture and the bench stack...\n`);
+      res.capture?.kill();
+      const stack = res.stackToStop;
+      void (stack ? stackDown({ stateDir: stack }) : Promise.resolve()).finally(() => process.exit(130));
+    };
+    const onExit = () => res.capture?.kill();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    process.once('exit', onExit);
+
+    const report = await runCaptureBench(
+      {
+        durationS: opts.duration ?? 10,
+        clients: opts.clients ?? 32,
+        keys: opts.keys ?? 10_000,
+        pairs: opts.pairs ?? 2,
+        burstKeys: opts.burstKeys ?? 200_000,
+        valueBytes: opts.valueBytes ?? 32,
+        captureBatchSize: opts.captureBatchSize ?? 500,
+        notifyFlags: opts.notifyFlags ?? REQUIRED_EVENT_CLASSES,
+        ...(opts.captureMain ? { captureMain: resolve(opts.captureMain) } : {}),
+        inProcess: opts.inProcess === true,
+        command: commandLine(),
+        reportFile: shortPath(reportFile),
+        captureLog: reportFile.replace(/\.json$/, '') + '.capture.log',
+      },
+      progress,
+      res,
+    ).catch((err: unknown) =>
+      fail(err instanceof StackError ? err.message : `bench capture failed: ${String(err)}`),
+    );
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.off('exit', onExit);
+
+    await writeFile(reportFile, `${JSON.stringify(report, null, 2)}\n`);
+    if (docs && existsSync(docs)) {
+      writeFileSync(docs, upsertSection(readFileSync(docs, 'utf8'), 'Capture', renderCaptureSection(report)));
+      progress.line(`docs: updated the Capture section of ${shortPath(docs)}`);
+    }
+    if (json) printJson(report);
+    else process.stdout.write(`\n${renderCaptureSummary(report)}`);
+    const ok = report.loss.lost === 0 && report.loss.burstKeysMissing === 0 && report.ceiling.complete;
+    if (!ok) process.exitCode = 1;
+  }
+
+  @Option({ flags: '--duration <seconds>', description: 'seconds per writer phase (default 10)' })
+  parseDuration(value: string): number {
+    return positiveInt('--duration', value, 3600);
+  }
+
+  @Option({
+    flags: '--clients <n>',
+    description: 'concurrent writer connections, each awaiting its SET (default 32)',
+  })
+  parseClients(value: string): number {
+    return positiveInt('--clients', value, 1000);
+  }
+
+  @Option({ flags: '--keys <n>', description: 'writer keyspace size (default 10000)' })
+  parseKeys(value: string): number {
+    return positiveInt('--keys', value, 10_000_000);
+  }
+
+  @Option({ flags: '--pairs <n>', description: 'A/B pairs (without, with capture), alternating (default 2)' })
+  parsePairs(value: string): number {
+    return positiveInt('--pairs', value, 50);
+  }
+
+  @Option({
+    flags: '--burst-keys <n>',
+    description: 'keys pre-loaded and touched once for the ceiling (default 200000)',
+  })
+  parseBurstKeys(value: string): number {
+    return positiveInt('--burst-keys', value, 10_000_000);
+  }
+
+  @Option({ flags: '--value-bytes <n>', description: 'writer value size in bytes (default 32)' })
+  parseValueBytes(value: string): number {
+    return positiveInt('--value-bytes', value, 1_000_000);
+  }
+
+  @Option({
+    flags: '--capture-batch-size <n>',
+    description: 'CDC_CAPTURE_BATCH_SIZE of the capture under test (default 500, its own default)',
+  })
+  parseCaptureBatchSize(value: string): number {
+    return positiveInt('--capture-batch-size', value, 10_000);
+  }
+
+  @Option({
+    flags: '--notify-flags <flags>',
+    description: `notify-keyspace-events while capture runs (default ${REQUIRED_EVENT_CLASSES}, capture's minimum; e.g. KEA)`,
+  })
+  parseNotifyFlags(value: string): string {
+    const missing = missingClasses(value);
+    if (missing) fail(`--notify-flags "${value}" lacks "${missing}", which capture needs`, 64);
+    return value;
+  }
+
+  @Option({
+    flags: '--capture-main <file>',
+    description: 'capture build to run instead of dist/apps/capture/main.js (e.g. to compare two builds)',
+  })
+  parseCaptureMain(value: string): string {
+    if (!existsSync(value)) fail(`--capture-main: ${value} does not exist`, 64);
+    return value;
+  }
+
+  @Option({
+    flags: '--in-process',
+    description: 'run capture inside this process instead of a child `node dist/apps/capture/main.js`',
+  })
+  parseInProcess(): boolean {
+    return true;
+  }
+
+  @Option({ flags: '--json', description: 'print the JSON report on stdout (no progress output)' })
+  parseJson(): boolean {
+    return true;
+  }
+
+  @Option({
+    flags: '--out <file>',
+    description: 'JSON report path (default .cdc/bench/capture-<timestamp>.json)',
+  })
+  parseOut(value: string): string {
+    return value;
+  }
+
+  @Option({
+    flags: '--docs <file>',
+    description:
+      'Markdown file whose "## Capture" section is replaced (default docs/benchmarks.md, if present)',
+  })
+  parseDocs(value: string): string {
+    return value;
+  }
+
+  @Option({ flags: '--no-docs', description: 'do not touch docs/benchmarks.md' })
+  parseNoDocs(): boolean {
+    return false;
+  }
+}
+
+@Command({
+  name: 'bench',
+  description: 'Benchmarks that write a JSON report and a section of docs/benchmarks.md: capture',
+  subCommands: [BenchCaptureCommand],
+})
+export class BenchCommand extends CommandRunner {
+  run(): Promise<void> {
+    this.command.help();
+  }
+}
