@@ -1,23 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { engines, uniqueId, waitFor } from '@cdc/testing';
+import { engines, findFreePort, uniqueId, waitFor } from '@cdc/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const ROOT = join(__dirname, '..', '..');
 const APPS = ['capture', 'applier', 'verifier'] as const;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function exited(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => {
@@ -58,7 +46,7 @@ describe('deployables boot on their own', () => {
     expect(existsSync(main), `${main} is missing: run \`npm run build\` first (npm install does it)`).toBe(
       true,
     );
-    const port = await freePort();
+    const port = await findFreePort();
     const child = spawn(process.execPath, [main], {
       env: { ...env, HTTP_PORT: String(port) },
       stdio: ['ignore', 'ignore', 'pipe'],

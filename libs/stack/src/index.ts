@@ -12,3 +12,4 @@ export { stackUp, stackDown, stackStatus } from './stack';
 export { ensureKafkaJars, KAFKA_VERSION } from './engines/kafka';
 export { StackError, isStackError, type StackErrorCode } from './errors';
 export { LOCAL_DYNAMO_CREDENTIALS } from './probes';
+export { freePort } from './ports';
