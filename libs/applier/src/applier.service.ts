@@ -63,6 +63,8 @@ export class ApplierService implements OnApplicationBootstrap, OnApplicationShut
       kafka.consumer({
         groupId: this.config.applierGroup,
         allowAutoTopicCreation: false,
+        // The fetch long-poll bounds how long a disconnect waits (kafkajs default 5 s); data returns at once anyway.
+        maxWaitTimeInMs: 1_000,
         // Any crash (e.g. expelled from the group) restarts the consumer: safe, since commits follow durable writes.
         retry: {
           restartOnFailure: (err: Error) => {
