@@ -167,12 +167,6 @@ export class CaptureService implements OnApplicationBootstrap, OnApplicationShut
     }
   }
 
-  /** Re-captures keys through the log (snapshot, repair): same read, fresh versions, same topic. */
-  async recapture(keys: readonly Buffer[], origin: 'snapshot' | 'repair'): Promise<number> {
-    if (!this.pipeline) throw new Error('capture is not running');
-    return this.pipeline.capture(keys, origin);
-  }
-
   async onApplicationShutdown(): Promise<void> {
     this.subscribed = false;
     this.monitor?.stop();

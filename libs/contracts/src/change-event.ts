@@ -31,7 +31,3 @@ export interface ChangeEvent {
   /** Epoch ms (Redis server clock) when the value was read. */
   readonly capturedAt: number;
 }
-
-export function isDelete(event: ChangeEvent): boolean {
-  return event.op === 'DELETE';
-}
