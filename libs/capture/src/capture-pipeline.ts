@@ -1,7 +1,9 @@
 import { type ChangeEvent, ChangeEventCodec, type Origin } from '@cdc/contracts';
-import type { BatchPublisher, Message } from '@cdc/kafka';
+import type { CdcConfig } from '@cdc/config';
+import { BatchPublisher, type Message, type Producer } from '@cdc/kafka';
 import type { Logger, Metrics } from '@cdc/observability';
-import { isInternalKey, type KeyState, type VersionedReader } from '@cdc/redis';
+import { isInternalKey, type KeyState, VersionedReader } from '@cdc/redis';
+import type Redis from 'ioredis';
 import { type PendingKey, PendingKeys } from './pending-keys';
 import { deleteEvent, keyStateToEvent, type Rejection } from './to-event';
 
@@ -22,6 +24,30 @@ const GUARD_FACTOR = 4;
  * and is retried with backoff (nothing is dropped).
  */
 export class CapturePipeline {
+  /** The pipeline as the config describes it: reads on `redis`, events to the topic, rejections to its DLQ. */
+  static fromConfig(
+    config: CdcConfig,
+    redis: Redis,
+    db: number,
+    producer: Producer,
+    metrics: Metrics,
+    logger: Logger,
+  ): CapturePipeline {
+    return new CapturePipeline(
+      new VersionedReader(redis),
+      new BatchPublisher(producer, config.topic),
+      new BatchPublisher(producer, config.dlqTopic),
+      {
+        sourceId: config.sourceId,
+        db,
+        batchSize: config.captureBatchSize,
+        maxEventBytes: config.maxEventBytes,
+      },
+      metrics,
+      logger,
+    );
+  }
+
   private readonly pending = new PendingKeys();
   private readonly codec = new ChangeEventCodec();
   private wake: (() => void) | undefined;

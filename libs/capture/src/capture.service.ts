@@ -1,13 +1,12 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { CdcConfig } from '@cdc/config';
-import { BatchPublisher, createKafka, ensureChangeTopics, orderedProducer, type Producer } from '@cdc/kafka';
+import { createKafka, ensureChangeTopics, orderedProducer, type Producer } from '@cdc/kafka';
 import { HealthRegistry, LOGGER, type Logger, Metrics } from '@cdc/observability';
 import {
   createRedisClient,
   ensureNotifications,
   KeyeventSubscriber,
   NotificationsOffError,
-  VersionedReader,
 } from '@cdc/redis';
 import type Redis from 'ioredis';
 import { CapturePipeline } from './capture-pipeline';
@@ -85,16 +84,11 @@ export class CaptureService implements OnApplicationBootstrap, OnApplicationShut
     this.producer = orderedProducer(kafka);
     await this.producer.connect();
 
-    const pipeline = new CapturePipeline(
-      new VersionedReader(this.redis),
-      new BatchPublisher(this.producer, this.config.topic),
-      new BatchPublisher(this.producer, this.config.dlqTopic),
-      {
-        sourceId: this.config.sourceId,
-        db: redisCfg.db,
-        batchSize: this.config.captureBatchSize,
-        maxEventBytes: this.config.maxEventBytes,
-      },
+    const pipeline = CapturePipeline.fromConfig(
+      this.config,
+      this.redis,
+      redisCfg.db,
+      this.producer,
       this.metrics,
       log,
     );

@@ -1,7 +1,7 @@
 import type { CdcConfig } from '@cdc/config';
-import { BatchPublisher, createKafka, ensureChangeTopics, orderedProducer } from '@cdc/kafka';
+import { createKafka, ensureChangeTopics, orderedProducer } from '@cdc/kafka';
 import type { Logger, Metrics } from '@cdc/observability';
-import { createRedisClient, VersionedReader } from '@cdc/redis';
+import { createRedisClient } from '@cdc/redis';
 import { CapturePipeline } from './capture-pipeline';
 import { FileCheckpointStore } from './checkpoints';
 import { KeyspaceScanner, type ScanResult } from './keyspace-scanner';
@@ -44,19 +44,7 @@ export async function runSnapshot(
     await redis.connect();
     await ensureChangeTopics(kafka, config);
     await producer.connect();
-    const pipeline = new CapturePipeline(
-      new VersionedReader(redis),
-      new BatchPublisher(producer, config.topic),
-      new BatchPublisher(producer, config.dlqTopic),
-      {
-        sourceId: config.sourceId,
-        db: redisCfg.db,
-        batchSize: config.captureBatchSize,
-        maxEventBytes: config.maxEventBytes,
-      },
-      metrics,
-      logger,
-    );
+    const pipeline = CapturePipeline.fromConfig(config, redis, redisCfg.db, producer, metrics, logger);
     const checkpoints = new FileCheckpointStore(opts.checkpointFile);
     const previous = opts.resume ? await checkpoints.load() : null;
     if (!opts.resume) await checkpoints.clear();
