@@ -1,19 +1,10 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { containerSpecs, ensureDocker } from './docker';
 import { StackError } from './errors';
 import { stackUp } from './stack';
-
-// Scratch dirs under the OS temp dir, removed after the file's tests.
-const scratchDirs: string[] = [];
-const scratch = (tag: string): string => {
-  const dir = mkdtempSync(join(tmpdir(), `stack-${tag}-`));
-  scratchDirs.push(dir);
-  return dir;
-};
-afterAll(() => scratchDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+import { scratch } from './scratch.spec-helper';
 
 describe('containerSpecs', () => {
   const specs = containerSpecs('ab12', { redis: 40001, kafka: 40002, dynamodb: 40003 });

@@ -1,7 +1,6 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   groupMembers,
   isAlive,
@@ -13,15 +12,7 @@ import {
   tailFile,
   tailLines,
 } from './process';
-
-// Scratch dirs under the OS temp dir, removed after the file's tests.
-const scratchDirs: string[] = [];
-const scratch = (tag: string): string => {
-  const dir = mkdtempSync(join(tmpdir(), `stack-${tag}-`));
-  scratchDirs.push(dir);
-  return dir;
-};
-afterAll(() => scratchDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+import { scratch } from './scratch.spec-helper';
 
 describe('tailLines', () => {
   it('returns the last n lines without the trailing newline', () => {

@@ -1,17 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { stackDown, stackStatus, StackError } from './index';
-
-// Scratch dirs under the OS temp dir, removed after the file's tests.
-const scratchDirs: string[] = [];
-const scratch = (tag: string): string => {
-  const dir = mkdtempSync(join(tmpdir(), `stack-${tag}-`));
-  scratchDirs.push(dir);
-  return dir;
-};
-afterAll(() => scratchDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+import { scratch } from './scratch.spec-helper';
 
 describe('stackDown / stackStatus without a stack', () => {
   it('report nothing and do not fail', async () => {

@@ -1,7 +1,6 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   endpointsOf,
   isStaleLock,
@@ -12,15 +11,7 @@ import {
   writeState,
   type StackState,
 } from './state';
-
-// Scratch dirs under the OS temp dir, removed after the file's tests.
-const scratchDirs: string[] = [];
-const scratch = (tag: string): string => {
-  const dir = mkdtempSync(join(tmpdir(), `stack-${tag}-`));
-  scratchDirs.push(dir);
-  return dir;
-};
-afterAll(() => scratchDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+import { scratch } from './scratch.spec-helper';
 
 const sample: StackState = {
   version: 1,
