@@ -28,6 +28,8 @@ export function dynamoArgs(p: {
   tmpDir: string;
   stateDir: string;
   fastStart: boolean;
+  /** File-backed (survives a restart) instead of in memory: tests that stop and restart DynamoDB Local. */
+  dbPath?: string;
 }): string[] {
   return [
     ...(p.fastStart ? ['-XX:TieredStopAtLevel=1'] : []),
@@ -36,7 +38,7 @@ export function dynamoArgs(p: {
     `-Djava.io.tmpdir=${p.tmpDir}`, // where sqlite4java gets extracted: per run, not a shared /tmp
     '-jar',
     p.dist.jar,
-    '-inMemory',
+    ...(p.dbPath ? ['-dbPath', p.dbPath] : ['-inMemory']),
     '-sharedDb', // one database whatever the access key / region, so every client sees the same tables
     '-disableTelemetry',
     '-port',

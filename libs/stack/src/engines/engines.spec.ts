@@ -54,6 +54,20 @@ describe('DynamoDB Local', () => {
       '-Dcdc.stack.dir=/s',
     );
   });
+
+  it('is file-backed instead of in memory when given a dbPath (so a restart keeps the tables)', () => {
+    const dist = { jar: '/d/DynamoDBLocal.jar', libDir: '/d/DynamoDBLocal_lib' };
+    const args = dynamoArgs({
+      dist,
+      port: 1,
+      tmpDir: '/t',
+      stateDir: '/s',
+      fastStart: false,
+      dbPath: '/s/db',
+    });
+    expect(args).not.toContain('-inMemory');
+    expect(args[args.indexOf('-dbPath') + 1]).toBe('/s/db');
+  });
 });
 
 describe('parseJavaMajor', () => {
