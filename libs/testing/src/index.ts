@@ -5,3 +5,5 @@ export * from './pipeline';
 export * from './redis-server';
 export * from './item-history';
 export * from './replication';
+export * from './fault-proxy';
+export * from './dynamodb-local';
