@@ -31,6 +31,15 @@ export interface DynamoConfig {
   readonly region: string;
 }
 
+/** The design's naming rules (topics, groups, tables per source), shared by the config and the reusable applier. */
+export const names = {
+  table: (source: string) => `cdc_${source}`,
+  topic: (source: string) => `cdc.${source}.changes`,
+  dlqTopic: (topic: string) => `${topic}.dlq`,
+  applierGroup: (source: string, table: string) => `cdc-applier.${source}.${table}`,
+  replayGroup: (source: string, table: string) => `cdc-replay.${source}.${table}`,
+} as const;
+
 /** The parsed, typed configuration. A class so Nest can inject it by type. */
 export class CdcConfig {
   readonly redis?: RedisConfig;
@@ -85,9 +94,9 @@ export class CdcConfig {
     const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
     this.dynamo = env.DYNAMODB_ENDPOINT ? { endpoint: env.DYNAMODB_ENDPOINT, region } : { region };
     this.sourceId = env.CDC_SOURCE_ID;
-    this.table = env.CDC_TABLE ?? `cdc_${env.CDC_SOURCE_ID}`;
-    this.topic = env.CDC_TOPIC ?? `cdc.${env.CDC_SOURCE_ID}.changes`;
-    this.dlqTopic = `${this.topic}.dlq`;
+    this.table = env.CDC_TABLE ?? names.table(env.CDC_SOURCE_ID);
+    this.topic = env.CDC_TOPIC ?? names.topic(env.CDC_SOURCE_ID);
+    this.dlqTopic = names.dlqTopic(this.topic);
     this.topicPartitions = env.CDC_TOPIC_PARTITIONS;
     this.topicReplicationFactor = env.CDC_TOPIC_REPLICATION_FACTOR;
     this.createTable = env.CDC_CREATE_TABLE;
@@ -99,7 +108,7 @@ export class CdcConfig {
     this.reconcileRate = env.CDC_RECONCILE_RATE;
     this.maxEventBytes = env.CDC_MAX_EVENT_BYTES;
     this.applierConcurrency = env.CDC_APPLIER_CONCURRENCY;
-    this.applierGroup = env.CDC_APPLIER_GROUP ?? `cdc-applier.${env.CDC_SOURCE_ID}.${this.table}`;
+    this.applierGroup = env.CDC_APPLIER_GROUP ?? names.applierGroup(env.CDC_SOURCE_ID, this.table);
     this.verifierGraceMs = env.CDC_VERIFIER_GRACE_MS;
     if (env.HTTP_PORT !== undefined) this.httpPort = env.HTTP_PORT;
     this.logLevel = env.LOG_LEVEL;
