@@ -20,8 +20,33 @@ export interface Batch {
   isActive(): boolean;
 }
 
-/** Resolves only when every message of the batch is durably handled; then the batch is committed. */
+/**
+ * Resolves only when every message of the batch is durably handled; then the batch is committed. Throwing
+ * means "not now" (DynamoDB down after the SDK's retries, the DLQ unwritable, ...): the partition is paused and
+ * the same messages come back after a backoff. Nothing is skipped and nothing is committed past them.
+ */
 export type BatchHandler = (batch: Batch) => Promise<void>;
+
+export interface PartitionPause {
+  readonly topic: string;
+  readonly partition: number;
+  /** Consecutive failures of this partition (1 = first). */
+  readonly attempt: number;
+  readonly delayMs: number;
+  readonly error: Error;
+}
+
+export interface BatchConsumerOptions {
+  /** Told each time a partition is paused after a failed batch (log it, count it). */
+  readonly onPause?: (pause: PartitionPause) => void;
+  /** Told when a paused partition succeeds again. */
+  readonly onRecover?: (topic: string, partition: number, attempts: number) => void;
+}
+
+/** Exponential backoff for a failing partition: 1 s, 2 s, 4 s ... capped at 30 s. Pure. */
+export function pauseDelayMs(attempt: number, baseMs = 1_000, capMs = 30_000): number {
+  return Math.min(capMs, baseMs * 2 ** Math.max(0, Math.min(attempt - 1, 30)));
+}
 
 /**
  * The consumer port: eachBatch with commits after the handler (design invariant 4, at-least-once). Offsets
@@ -29,8 +54,15 @@ export type BatchHandler = (batch: Batch) => Promise<void>;
  */
 export class BatchConsumer {
   private member = false;
+  /** Consecutive failures per `topic:partition`, and the pending resume of each paused one. */
+  private readonly failures = new Map<string, number>();
+  private readonly resumes = new Map<string, NodeJS.Timeout>();
+  private readonly errors = new Map<string, string>();
 
-  constructor(private readonly consumer: Consumer) {
+  constructor(
+    private readonly consumer: Consumer,
+    private readonly opts: BatchConsumerOptions = {},
+  ) {
     // Health follows the group membership: a crash without restart, or a stop, leaves the member out.
     consumer.on(consumer.events.GROUP_JOIN, () => (this.member = true));
     consumer.on(consumer.events.CRASH, ({ payload }) => (this.member = payload.restart));
@@ -40,6 +72,14 @@ export class BatchConsumer {
   /** True while this consumer is (or is rejoining as) a member of its group. */
   get healthy(): boolean {
     return this.member;
+  }
+
+  /** Partitions currently paused after a failure, with the last error: for health and status. */
+  get paused(): Array<{ partition: string; error: string }> {
+    return [...this.resumes.keys()].map((partition) => ({
+      partition,
+      error: this.errors.get(partition) ?? '',
+    }));
   }
 
   async start(topic: string, handler: BatchHandler, fromBeginning = true): Promise<void> {
@@ -63,13 +103,48 @@ export class BatchConsumer {
       headers: m.headers ?? {},
       timestamp: m.timestamp,
     }));
-    await handler({
-      topic: batch.topic,
-      partition: batch.partition,
-      messages,
-      heartbeat: () => payload.heartbeat(),
-      isActive: () => payload.isRunning() && !payload.isStale(),
-    });
+    const id = `${batch.topic}:${batch.partition}`;
+    try {
+      await handler({
+        topic: batch.topic,
+        partition: batch.partition,
+        messages,
+        heartbeat: () => payload.heartbeat(),
+        isActive: () => payload.isRunning() && !payload.isStale(),
+      });
+    } catch (err) {
+      // Stopping or revoked: nothing to pause; whoever reads next starts from the last commit.
+      if (!payload.isRunning() || payload.isStale()) return;
+      // Pause instead of throwing into kafkajs (whose retries would end in a crash and a restart): the
+      // batch's offsets stay unresolved, so after the resume kafkajs fetches the same messages again.
+      const attempt = (this.failures.get(id) ?? 0) + 1;
+      this.failures.set(id, attempt);
+      this.errors.set(id, (err as Error).message);
+      const delayMs = pauseDelayMs(attempt);
+      const resume = payload.pause();
+      clearTimeout(this.resumes.get(id));
+      this.resumes.set(
+        id,
+        setTimeout(() => {
+          this.resumes.delete(id);
+          resume();
+        }, delayMs),
+      );
+      this.opts.onPause?.({
+        topic: batch.topic,
+        partition: batch.partition,
+        attempt,
+        delayMs,
+        error: err as Error,
+      });
+      return;
+    }
+    const attempts = this.failures.get(id);
+    if (attempts !== undefined) {
+      this.failures.delete(id);
+      this.errors.delete(id);
+      this.opts.onRecover?.(batch.topic, batch.partition, attempts);
+    }
     const last = batch.lastOffset();
     payload.resolveOffset(last);
     if (payload.isStale()) return; // revoked during the batch: the new owner re-applies; duplicates are no-ops
@@ -79,6 +154,8 @@ export class BatchConsumer {
   }
 
   async stop(): Promise<void> {
+    for (const timer of this.resumes.values()) clearTimeout(timer);
+    this.resumes.clear();
     // disconnect() waits for the running eachBatch to finish before leaving the group.
     await this.consumer.disconnect();
   }
