@@ -166,6 +166,17 @@ describe('ConditionalWriter.putIfNewer', () => {
     expect(await stored(key)).toEqual(tomb);
     expect(await writer.putIfNewer(table, eventToItem(event(key, 20n, null), opts))).toBe('duplicate');
   });
+
+  it('replaces a foreign item (written without a version) with the replicated state', async () => {
+    const key = `k:${uniqueId('foreign')}`;
+    const pk = keyToPk(Buffer.from(key));
+    await client.send(
+      new PutItemCommand({ TableName: table, Item: { pk: { S: pk }, val: { S: 'by hand' } } }),
+    );
+    const replicated = eventToItem(event(key, 5n, str('from redis')), opts);
+    expect(await writer.putIfNewer(table, replicated)).toBe('applied');
+    expect(await stored(key)).toEqual(replicated);
+  });
 });
 
 describe('StreamReader', () => {

@@ -25,7 +25,9 @@ export class ConditionalWriter {
         new PutItemCommand({
           TableName: table,
           Item: item,
-          ConditionExpression: 'attribute_not_exists(#pk) OR #ver < :v',
+          // An item without `ver` was not written by a replicator (a foreign write): Redis is the source of
+          // truth until cutover, so the replicated state replaces it (the verifier reports such items).
+          ConditionExpression: 'attribute_not_exists(#pk) OR attribute_not_exists(#ver) OR #ver < :v',
           ExpressionAttributeNames: { '#pk': ATTR.pk, '#ver': ATTR.ver },
           ExpressionAttributeValues: { ':v': version },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
