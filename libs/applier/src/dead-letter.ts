@@ -1,0 +1,38 @@
+import type { Producer } from '@cdc/kafka';
+import type { PoisonMessage } from './plan-batch';
+
+/** Where events that can never apply go: `<topic>.dlq`, with the original bytes and headers. */
+export interface DeadLetterSink {
+  send(sourceTopic: string, poison: readonly PoisonMessage[]): Promise<void>;
+}
+
+/**
+ * Original key, value and headers, plus why and where from. acks=all: if the write fails, this throws, the
+ * batch is not committed and its partition pauses (the event is never dropped for want of a DLQ).
+ */
+export class KafkaDeadLetter implements DeadLetterSink {
+  constructor(
+    private readonly producer: Producer,
+    private readonly dlqTopic: string,
+  ) {}
+
+  async send(sourceTopic: string, poison: readonly PoisonMessage[]): Promise<void> {
+    if (poison.length === 0) return;
+    await this.producer.send({
+      topic: this.dlqTopic,
+      acks: -1,
+      messages: poison.map((p) => ({
+        key: p.message.key,
+        value: p.message.value,
+        headers: {
+          ...p.message.headers,
+          'cdc-error-code': p.code,
+          'cdc-error-reason': p.reason,
+          'cdc-source-topic': sourceTopic,
+          'cdc-source-partition': String(p.message.partition),
+          'cdc-source-offset': p.message.offset,
+        },
+      })),
+    });
+  }
+}
