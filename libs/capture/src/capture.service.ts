@@ -107,6 +107,9 @@ export class CaptureService implements OnApplicationBootstrap, OnApplicationShut
       onDone: (result) => {
         this.metrics.captureReconcileKeys.inc(result.captured);
         this.metrics.captureReconcileRunning.set(0);
+        this.monitor
+          ?.healed(result)
+          .catch((err: Error) => log.warn({ err: err.message }, 'could not record the healed gap'));
       },
     });
     this.reconciler = reconciler;

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
+  controlKeys,
   INTERNAL_PREFIX,
   pubsubHardLimit,
   pubsubOutputBuffer,
@@ -23,6 +24,12 @@ export interface GapMonitorOptions {
   readonly onOutputBuffer?: (bytes: number) => void;
 }
 
+const HEALED = `
+local gapAt = redis.call('HGET', KEYS[1], 'lastGapAt')
+if gapAt and tonumber(gapAt) > tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'lastHealedAt', ARGV[2])
+return 1`;
+
 /** Which counters moved between two samples, as gap causes. */
 export function countersToCauses(before: ServerCounters, after: ServerCounters): GapCause[] {
   const causes: GapCause[] = [];
@@ -39,14 +46,17 @@ export function countersToCauses(before: ServerCounters, after: ServerCounters):
  * - a resubscription is a gap; its cause is the output-buffer limit when Redis counted such a disconnection
  *   (7.2+) or the buffer was past half the hard limit at the last sample, else a plain reconnect;
  * - an alive marker with the time of the last tick reveals capture downtime at the next start.
+ * Each gap, and the end of the scan that heals it, is kept in the GapRecord hash for `cdc status`.
  */
 export class GapMonitor {
   readonly heartbeatKey: Buffer;
   private readonly aliveKey: string;
+  private readonly gapsKey: string;
   private timer: NodeJS.Timeout | undefined;
   private counters: ServerCounters | undefined;
   private pending: { token: string; sentAt: number } | undefined;
   private lastBuffer = 0;
+  private since = Date.now();
   private hardLimit = 0;
 
   constructor(
@@ -56,15 +66,19 @@ export class GapMonitor {
     this.heartbeatKey = Buffer.from(
       `${INTERNAL_PREFIX}hb:${opts.sourceId}:${randomBytes(4).toString('hex')}`,
     );
-    this.aliveKey = `${INTERNAL_PREFIX}alive:${opts.sourceId}`;
+    this.aliveKey = controlKeys.alive(opts.sourceId);
+    this.gapsKey = controlKeys.gaps(opts.sourceId);
   }
 
   /** Checks for downtime since the last capture of this source, then starts ticking. */
   async start(): Promise<void> {
+    // Earlier gaps stay in the record: one a previous run left unhealed is still unhealed.
+    this.since = Date.now();
+    await this.redis.hset(this.gapsKey, 'since', String(this.since));
     const last = await this.redis.get(this.aliveKey);
     const silentMs = last === null ? null : Date.now() - Number(last);
     if (silentMs !== null && silentMs > this.opts.intervalMs * 2 + this.opts.timeoutMs) {
-      this.opts.onGap('downtime', { silentMs });
+      this.gap('downtime', { silentMs });
     }
     await this.redis.set(this.aliveKey, String(Date.now()));
     this.counters = await readServerCounters(this.redis);
@@ -94,20 +108,41 @@ export class GapMonitor {
       after.outputBufferDisconnections > before.outputBufferDisconnections;
     const nearLimit = this.hardLimit > 0 && this.lastBuffer > this.hardLimit / 2;
     if (after) this.counters = after;
-    this.opts.onGap(counted || nearLimit ? 'output-buffer-limit' : 'reconnect', {
+    this.gap(counted || nearLimit ? 'output-buffer-limit' : 'reconnect', {
       subscriptions: count,
       lastOutputBufferBytes: this.lastBuffer,
     });
   }
 
+  /**
+   * A reconciliation scan finished. It heals the last gap only if it started after it: a gap that arrived
+   * during the scan is healed by the scan folded in after it.
+   */
+  async healed(scan: { readonly completed: boolean; readonly startedAt: number }): Promise<void> {
+    if (scan.completed) await this.redis.eval(HEALED, 1, this.gapsKey, scan.startedAt, Date.now());
+  }
+
+  /** Recorded before the callback starts the heal, on the same connection, so a heal is never written first. */
+  private gap(cause: GapCause, detail: Record<string, unknown>): void {
+    this.redis
+      .multi()
+      .hset(this.gapsKey, 'lastGapAt', String(Date.now()), 'lastGapCause', cause)
+      .hsetnx(this.gapsKey, 'since', String(this.since)) // FLUSHDB emptied the record with the data
+      .hdel(this.gapsKey, 'lastHealedAt')
+      .hincrby(this.gapsKey, 'gaps', 1)
+      .exec()
+      .catch(() => undefined); // Redis down: the reconnect itself is a gap recorded once it is back
+    this.opts.onGap(cause, detail);
+  }
+
   private async tick(): Promise<void> {
     const now = Date.now();
     if (this.pending && now - this.pending.sentAt > this.opts.timeoutMs) {
-      this.opts.onGap('heartbeat-timeout', { waitedMs: now - this.pending.sentAt });
+      this.gap('heartbeat-timeout', { waitedMs: now - this.pending.sentAt });
       this.pending = undefined;
     }
     const after = await readServerCounters(this.redis);
-    if (this.counters) for (const cause of countersToCauses(this.counters, after)) this.opts.onGap(cause, {});
+    if (this.counters) for (const cause of countersToCauses(this.counters, after)) this.gap(cause, {});
     this.counters = after;
     const buffer = await pubsubOutputBuffer(this.redis, this.opts.subscriberName);
     if (buffer !== null) {

@@ -31,6 +31,19 @@ export interface GapRecord {
   readonly gaps: number;
 }
 
+/** The GapRecord hash as capture writes it (a null is an absent field); null when capture never ran here. */
+export function parseGapRecord(hash: Readonly<Record<string, string>>): GapRecord | null {
+  if (hash.since === undefined) return null;
+  const num = (v: string | undefined) => (v === undefined || v === '' ? null : Number(v));
+  return {
+    since: Number(hash.since),
+    lastGapAt: num(hash.lastGapAt),
+    lastGapCause: hash.lastGapCause ?? null,
+    lastHealedAt: num(hash.lastHealedAt),
+    gaps: Number(hash.gaps ?? 0),
+  };
+}
+
 /** The verifier's per-record parity over a recent window, plus end-to-end lag. */
 export interface StreamParitySnapshot {
   readonly at: number;
