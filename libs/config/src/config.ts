@@ -64,6 +64,11 @@ export class CdcConfig {
   readonly applierConcurrency: number;
   readonly applierGroup: string;
   readonly verifierGraceMs: number;
+  /** The stream parity window `cdc status` judges (StreamParitySnapshot.windowMs). */
+  readonly verifierWindowMs: number;
+  /** Readiness thresholds (`cdc status`, the verifier's /status): see docs/operations.md. */
+  readonly readyMaxConsumerLag: number;
+  readonly readyMaxLagP99Ms: number;
   readonly httpPort?: number;
   readonly logLevel: ParsedEnv['LOG_LEVEL'];
 
@@ -110,6 +115,9 @@ export class CdcConfig {
     this.applierConcurrency = env.CDC_APPLIER_CONCURRENCY;
     this.applierGroup = env.CDC_APPLIER_GROUP ?? names.applierGroup(env.CDC_SOURCE_ID, this.table);
     this.verifierGraceMs = env.CDC_VERIFIER_GRACE_MS;
+    this.verifierWindowMs = env.CDC_VERIFIER_WINDOW_MS;
+    this.readyMaxConsumerLag = env.CDC_READY_MAX_CONSUMER_LAG;
+    this.readyMaxLagP99Ms = env.CDC_READY_MAX_LAG_P99_MS;
     if (env.HTTP_PORT !== undefined) this.httpPort = env.HTTP_PORT;
     this.logLevel = env.LOG_LEVEL;
   }

@@ -110,6 +110,18 @@ export class Metrics {
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],
   });
+  readonly verifierCaptureToApply = new Histogram({
+    name: 'cdc_verifier_capture_to_apply_seconds',
+    help: 'From the Redis read (capturedAt) to the DynamoDB write (appliedAt), per record seen on the stream',
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly verifierApplyToStream = new Histogram({
+    name: 'cdc_verifier_apply_to_stream_seconds',
+    help: 'From the DynamoDB write (appliedAt) to the record seen on the DynamoDB stream',
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
   readonly verifierShards = new Gauge({
     name: 'cdc_verifier_shards_open',
     help: 'Stream shards being read',

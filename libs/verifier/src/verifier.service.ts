@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { CdcConfig } from '@cdc/config';
 import {
@@ -5,29 +6,33 @@ import {
   createStreamsClient,
   describeTable,
   getItem,
-  MemoryCheckpoints,
   StreamReader,
   type StreamRecord,
 } from '@cdc/dynamo';
 import { HealthRegistry, LOGGER, type Logger, Metrics } from '@cdc/observability';
 import { decodeText, keyToPk, type RedisState } from '@cdc/parity';
-import { createRedisClient, VersionedReader } from '@cdc/redis';
+import { controlKeys, createRedisClient, VersionedReader } from '@cdc/redis';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type Redis from 'ioredis';
-import { ParityLedger } from './parity-ledger';
+import { ParityLedger, type Verdict } from './parity-ledger';
+import { ParityWindow } from './parity-window';
 import { check, recordImage, safeState } from './record-check';
+import { RedisShardLeases, RedisStreamCheckpoints } from './stream-state';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** How often the parity window is published for `cdc status`. */
+const PUBLISH_EVERY_MS = 2_000;
 
 /**
  * Reads the table's DynamoDB stream back and checks each record against Redis. A mismatch is not believed at
  * once: Redis may simply have moved on (the newer event is in flight), so it is rechecked after a grace
- * period against a consistent read of the item; only a mismatch that survives is confirmed.
+ * period against a consistent read of the item; only a mismatch that survives is confirmed. Checkpoints and
+ * shard leases live in Redis, so a restart resumes where it stopped and several instances share the shards.
  */
 @Injectable()
 export class VerifierService implements OnApplicationBootstrap, OnApplicationShutdown {
   readonly ledger = new ParityLedger();
+  readonly window: ParityWindow;
   private redis: Redis | undefined;
   private reader: VersionedReader | undefined;
   private dynamo: DynamoDBClient | undefined;
@@ -35,6 +40,9 @@ export class VerifierService implements OnApplicationBootstrap, OnApplicationShu
   private stream: StreamReader | undefined;
   private readonly rechecks = new Set<Promise<void>>();
   private running = false;
+  /** Aborted on shutdown: ends grace waits and the wait for the table at once. */
+  private readonly stopping = new AbortController();
+  private publisher: NodeJS.Timeout | undefined;
   private starting: Promise<void> | undefined;
   private seen = 0;
   private readonly log: Logger;
@@ -46,6 +54,7 @@ export class VerifierService implements OnApplicationBootstrap, OnApplicationShu
     @Inject(LOGGER) logger: Logger,
   ) {
     this.log = logger.child({ component: 'verifier' });
+    this.window = new ParityWindow(config.verifierWindowMs);
   }
 
   get stats(): { seen: number } & ReturnType<ParityLedger['summary']> {
@@ -61,6 +70,7 @@ export class VerifierService implements OnApplicationBootstrap, OnApplicationShu
     this.reader = new VersionedReader(this.redis);
     this.dynamo = createDynamoClient(this.config.dynamo);
     this.running = true;
+    this.publisher = setInterval(() => void this.publish(), PUBLISH_EVERY_MS);
     this.health.register('verifier', () => ({
       up: this.running,
       detail: { state: this.stream ? 'reading' : 'waiting-for-table', seen: this.seen },
@@ -75,11 +85,14 @@ export class VerifierService implements OnApplicationBootstrap, OnApplicationShu
     const streamArn = await this.waitForStream();
     if (!streamArn || !this.running) return;
     this.streams = createStreamsClient(this.config.dynamo);
+    const { sourceId, table } = this.config;
+    const redis = this.redis as Redis;
     this.stream = new StreamReader(this.streams, streamArn, {
       startAt: 'TRIM_HORIZON',
       pollIntervalMs: 250,
       discoveryIntervalMs: 5_000,
-      checkpoints: new MemoryCheckpoints(),
+      checkpoints: new RedisStreamCheckpoints(redis, sourceId, table),
+      leases: new RedisShardLeases(redis, sourceId, table),
       onRecords: (records) => this.checkRecords(records),
       onError: (err, shardId) => this.log.warn({ err, shardId }, 'stream read error; retrying'),
     });
@@ -94,7 +107,7 @@ export class VerifierService implements OnApplicationBootstrap, OnApplicationShu
       if (info?.streamArn) return info.streamArn;
       if (attempt % 20 === 0)
         this.log.info({ table: this.config.table }, 'waiting for the table and its stream');
-      await sleep(500);
+      await delay(500, undefined, { signal: this.stopping.signal }).catch(() => undefined);
     }
     return undefined; // stopped while waiting
   }
@@ -111,13 +124,10 @@ export class VerifierService implements OnApplicationBootstrap, OnApplicationShu
       this.seen++;
       const state = safeState(image);
       const version = state && state !== 'foreign' ? state.version : 0n;
-      if (state && state !== 'foreign' && state.capturedAt !== null) {
-        this.metrics.verifierEndToEnd.observe(Math.max(0, now - state.capturedAt) / 1000);
-      }
+      if (state && state !== 'foreign') this.observeLag(state.capturedAt, state.appliedAt, now);
       const verdict = check(state, redisStates[i] as RedisState, this.config.writer);
       if (verdict === 'match') {
-        this.metrics.verifierRecords.inc({ class: 'match' });
-        this.ledger.record(key, 'match', version);
+        this.decide(key, 'match', version);
         return;
       }
       const recheck = this.recheck(key, version).finally(() => this.rechecks.delete(recheck));
@@ -125,9 +135,31 @@ export class VerifierService implements OnApplicationBootstrap, OnApplicationShu
     });
   }
 
+  /** Captured -> applied -> seen on the stream: each leg, and the whole for the window's p99. */
+  private observeLag(capturedAt: number | null, appliedAt: number | null, seenAt: number): void {
+    if (capturedAt !== null) {
+      const ms = Math.max(0, seenAt - capturedAt);
+      this.metrics.verifierEndToEnd.observe(ms / 1000);
+      this.window.lag(ms, seenAt);
+      if (appliedAt !== null)
+        this.metrics.verifierCaptureToApply.observe(Math.max(0, appliedAt - capturedAt) / 1000);
+    }
+    if (appliedAt !== null)
+      this.metrics.verifierApplyToStream.observe(Math.max(0, seenAt - appliedAt) / 1000);
+  }
+
+  private decide(key: Buffer, verdict: Verdict, version: bigint): void {
+    this.metrics.verifierRecords.inc({ class: verdict });
+    this.window.add(verdict);
+    this.ledger.record(key, verdict, version);
+  }
+
   /** After the grace period: a consistent item read and a fresh Redis read decide. */
   private async recheck(key: Buffer, recordVersion: bigint): Promise<void> {
-    await sleep(this.config.verifierGraceMs);
+    // Shutdown ends the wait: the record stays undecided (its checkpoint is already taken; the scan covers it).
+    await delay(this.config.verifierGraceMs, undefined, { signal: this.stopping.signal }).catch(
+      () => undefined,
+    );
     if (!this.running) return;
     try {
       const item = await getItem(this.dynamo as DynamoDBClient, this.config.table, keyToPk(key));
@@ -136,9 +168,8 @@ export class VerifierService implements OnApplicationBootstrap, OnApplicationShu
       const verdict = check(state, redis as RedisState, this.config.writer);
       const itemVersion = state && state !== 'foreign' ? state.version : recordVersion;
       const final = verdict !== 'match' && itemVersion > recordVersion ? 'in-flight' : verdict;
-      this.metrics.verifierRecords.inc({ class: final });
       // An in-flight verdict belongs to the old record: it must not mask the newer record's own verdict.
-      this.ledger.record(key, final, final === 'in-flight' ? recordVersion : itemVersion);
+      this.decide(key, final, final === 'in-flight' ? recordVersion : itemVersion);
       if (final !== 'match' && final !== 'in-flight') {
         this.log.warn(
           { key: key.toString('latin1'), class: final, version: itemVersion.toString() },
@@ -155,11 +186,23 @@ export class VerifierService implements OnApplicationBootstrap, OnApplicationShu
     return states.map((s) => ({ value: s.value, expireAtMs: s.expireAtMs }));
   }
 
+  /** The window as a StreamParitySnapshot in Redis, for `cdc status` on any machine. */
+  private async publish(): Promise<void> {
+    this.metrics.verifierShards.set(this.stream?.openShards ?? 0);
+    const key = controlKeys.streamParity(this.config.sourceId, this.config.table);
+    await this.redis
+      ?.set(key, JSON.stringify(this.window.snapshot()))
+      .catch((err: Error) => this.log.warn({ err: err.message }, 'could not publish stream parity'));
+  }
+
   async onApplicationShutdown(): Promise<void> {
     this.running = false;
+    this.stopping.abort();
+    clearInterval(this.publisher);
     await this.starting;
     await this.stream?.stop();
     await Promise.allSettled(this.rechecks);
+    await this.publish();
     this.redis?.disconnect();
     this.dynamo?.destroy();
     this.streams?.destroy();
