@@ -1,0 +1,188 @@
+import type { ScanSummary } from '@cdc/redis';
+import type { Verdict } from '../parity-ledger';
+
+/** Every class a key can end in after the scan; the mismatch classes are the confirmed ones. */
+export const VERDICTS = [
+  'match',
+  'in-flight',
+  'missing',
+  'extra',
+  'value',
+  'type',
+  'ttl',
+  'foreign',
+] as const satisfies readonly Verdict[];
+export const MISMATCH_CLASSES = ['missing', 'extra', 'value', 'type', 'ttl', 'foreign'] as const;
+export type MismatchClass = (typeof MISMATCH_CLASSES)[number];
+
+/** Running totals of a scan; saved in the checkpoint so a resumed run reports the whole table. */
+export interface ScanCounts {
+  /** DynamoDB items read (all of them, tombstones and keys outside --match included). */
+  itemsScanned: number;
+  /** Redis keys returned by SCAN. */
+  keysScanned: number;
+  /** Tombstones whose key is absent from Redis too: absent on both sides, so not a key to check. */
+  tombstones: number;
+  classes: Record<Verdict, number>;
+  /** Keys re-captured through the log by --repair. */
+  repaired: number;
+  /** The first few keys of each class but match (item `pk` text: the lossless escape for binary keys). */
+  samples: Partial<Record<Verdict, string[]>>;
+}
+
+export function emptyCounts(): ScanCounts {
+  return {
+    itemsScanned: 0,
+    keysScanned: 0,
+    tombstones: 0,
+    classes: Object.fromEntries(VERDICTS.map((v) => [v, 0])) as Record<Verdict, number>,
+    repaired: 0,
+    samples: {},
+  };
+}
+
+export function recordVerdict(counts: ScanCounts, verdict: Verdict, pk: string, sampleLimit: number): void {
+  counts.classes[verdict]++;
+  if (verdict === 'match') return;
+  const list = (counts.samples[verdict] ??= []);
+  if (list.length < sampleLimit) list.push(pk);
+}
+
+/** Adds a committed page's counts into the run's totals. */
+export function mergeCounts(into: ScanCounts, page: ScanCounts, sampleLimit: number): void {
+  into.itemsScanned += page.itemsScanned;
+  into.keysScanned += page.keysScanned;
+  into.tombstones += page.tombstones;
+  into.repaired += page.repaired;
+  for (const v of VERDICTS) {
+    into.classes[v] += page.classes[v];
+    const extra = page.samples[v];
+    if (!extra) continue;
+    const list = (into.samples[v] ??= []);
+    list.push(...extra.slice(0, Math.max(0, sampleLimit - list.length)));
+  }
+}
+
+export function checkedOf(classes: Readonly<Record<Verdict, number>>): number {
+  return VERDICTS.reduce((n, v) => n + classes[v], 0);
+}
+
+export function mismatchesOf(classes: Readonly<Record<Verdict, number>>): number {
+  return MISMATCH_CLASSES.reduce((n, v) => n + classes[v], 0);
+}
+
+/**
+ * Share of checked keys that are not confirmed mismatches (match, and in-flight: neither proven nor disproven),
+ * in percent, floored to 4 decimals so that 99.99995 never shows as 100. No keys at all is 100.
+ */
+export function parityPct(classes: Readonly<Record<Verdict, number>>): number {
+  const checked = checkedOf(classes);
+  if (checked === 0) return 100;
+  return Math.floor(((checked - mismatchesOf(classes)) / checked) * 1e6) / 1e4;
+}
+
+/**
+ * "Nines" of a fraction: -log10(bad / total), floored to one decimal (99.9 % = 3 nines, 99.95 % = 3.3). With no
+ * bad key the scan proves only what its size can resolve: at least log10(total) nines (`atLeast`).
+ */
+export interface Nines {
+  readonly nines: number;
+  readonly atLeast: boolean;
+}
+
+export function nines(bad: number, total: number): Nines | null {
+  if (total <= 0) return null;
+  if (bad <= 0) return { nines: floor1(Math.log10(total)), atLeast: true };
+  return { nines: floor1(-Math.log10(bad / total)), atLeast: false };
+}
+
+// The epsilon keeps log10(1000) = 2.9999999999999996 from flooring to 2.9.
+const floor1 = (x: number): number => Math.max(0, Math.floor(x * 10 + 1e-9) / 10);
+
+export interface ScanMeta {
+  readonly sourceId: string;
+  readonly table: string;
+  readonly match: string | null;
+  readonly segments: number;
+  readonly startedAt: number;
+  readonly finishedAt: number;
+  readonly completed: boolean;
+  readonly resumed: boolean;
+}
+
+export interface ScanReport extends ScanMeta {
+  readonly durationMs: number;
+  readonly itemsScanned: number;
+  readonly keysScanned: number;
+  readonly tombstones: number;
+  /** Keys classified: present on at least one side (a live item, or a Redis key). */
+  readonly checked: number;
+  readonly classes: Readonly<Record<Verdict, number>>;
+  /** Confirmed mismatches (every class but match and in-flight). */
+  readonly mismatches: number;
+  readonly parityPct: number;
+  readonly nines: { readonly overall: Nines | null; readonly byClass: Record<MismatchClass, Nines | null> };
+  readonly repaired: number;
+  readonly samples: Partial<Record<Verdict, readonly string[]>>;
+  /** `parity`: no confirmed mismatch; `mismatches`: some confirmed; `incomplete`: stopped before the end. */
+  readonly verdict: 'parity' | 'mismatches' | 'incomplete';
+}
+
+export function buildReport(meta: ScanMeta, counts: ScanCounts): ScanReport {
+  const checked = checkedOf(counts.classes);
+  const mismatches = mismatchesOf(counts.classes);
+  return {
+    ...meta,
+    durationMs: meta.finishedAt - meta.startedAt,
+    itemsScanned: counts.itemsScanned,
+    keysScanned: counts.keysScanned,
+    tombstones: counts.tombstones,
+    checked,
+    classes: { ...counts.classes },
+    mismatches,
+    parityPct: parityPct(counts.classes),
+    nines: {
+      overall: nines(mismatches, checked),
+      byClass: Object.fromEntries(
+        MISMATCH_CLASSES.map((c) => [c, nines(counts.classes[c], checked)]),
+      ) as Record<MismatchClass, Nines | null>,
+    },
+    repaired: counts.repaired,
+    samples: counts.samples,
+    verdict: !meta.completed ? 'incomplete' : mismatches > 0 ? 'mismatches' : 'parity',
+  };
+}
+
+/** What `cdc status` reads back (controlKeys.lastScan). */
+export function toScanSummary(report: ScanReport): ScanSummary {
+  return {
+    finishedAt: report.finishedAt,
+    checked: report.checked,
+    classes: report.classes,
+    parityPct: report.parityPct,
+    repaired: report.repaired,
+  };
+}
+
+const showNines = (n: Nines | null): string =>
+  n === null ? '-' : `${n.atLeast ? '≥ ' : ''}${n.nines.toFixed(1)} nines`;
+
+/** The readable summary printed by `cdc verify` (the JSON report carries the same numbers). */
+export function formatSummary(r: ScanReport): string {
+  const lines = [
+    `${r.completed ? 'Verified' : 'Stopped verifying'} table ${r.table} against Redis` +
+      `${r.match ? ` (keys matching ${r.match})` : ''}: ${r.checked} keys checked in ` +
+      `${(r.durationMs / 1000).toFixed(1)} s (${r.itemsScanned} items, ${r.keysScanned} Redis keys scanned` +
+      `${r.tombstones > 0 ? `, ${r.tombstones} tombstones of deleted keys` : ''}).`,
+    `Parity: ${r.parityPct}% (${showNines(r.nines.overall)}).`,
+    '',
+    '  class       keys  nines',
+  ];
+  for (const v of VERDICTS) {
+    const n = v === 'match' || v === 'in-flight' ? '' : showNines(r.nines.byClass[v]);
+    const sample = r.samples[v]?.length ? `  e.g. ${r.samples[v]?.slice(0, 3).join(', ')}` : '';
+    lines.push(`  ${v.padEnd(10)} ${String(r.classes[v]).padStart(5)}  ${n}${sample}`);
+  }
+  if (r.repaired > 0) lines.push('', `Repaired: ${r.repaired} keys re-captured through the log.`);
+  return `${lines.join('\n')}\n`;
+}
