@@ -5,7 +5,9 @@ import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 const nest = require.resolve('@nestjs/cli/bin/nest.js');
-const apps = process.argv.slice(2).length ? process.argv.slice(2) : ['cli', 'capture', 'applier', 'verifier'];
+const apps = process.argv.slice(2).length
+  ? process.argv.slice(2)
+  : ['cli', 'capture', 'applier', 'verifier', 'profiles-consumer'];
 
 for (const app of apps) {
   const started = Date.now();
