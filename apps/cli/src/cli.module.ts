@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { BenchCaptureCommand, BenchCommand } from './commands/bench.command';
 import { RunCommand } from './commands/run.command';
 import { SnapshotCommand } from './commands/snapshot.command';
+import { VerifyCommand } from './commands/verify.command';
 import {
   StackCommand,
   StackDownCommand,
@@ -19,6 +20,7 @@ import {
     StackFetchCommand,
     RunCommand,
     SnapshotCommand,
+    VerifyCommand,
     BenchCommand,
     BenchCaptureCommand,
   ],

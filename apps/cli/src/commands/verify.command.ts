@@ -1,0 +1,220 @@
+import { Command, CommandRunner, Option } from 'nest-commander';
+import { join } from 'node:path';
+import { SingleBar } from 'cli-progress';
+import type Redis from 'ioredis';
+import { CapturePipeline, RateLimiter } from '@cdc/capture';
+import { type CdcConfig, ConfigError, type RedisConfig } from '@cdc/config';
+import { createDynamoClient, describeTable } from '@cdc/dynamo';
+import { createKafka, ensureChangeTopics, orderedProducer } from '@cdc/kafka';
+import { createLogger, type Logger, Metrics } from '@cdc/observability';
+import { createRedisClient } from '@cdc/redis';
+import {
+  FileVerifyCheckpoints,
+  formatSummary,
+  mismatchesOf,
+  type ScanReport,
+  TwoSidedScan,
+  VerifyResumeError,
+} from '@cdc/verifier';
+import { resolveConfig } from '../endpoints';
+import { fail, printJson } from '../output';
+import { cdcHome } from '../paths';
+
+interface VerifyFlags {
+  segments?: number;
+  rate?: number;
+  match?: string;
+  repair?: boolean;
+  resume?: boolean;
+  json?: boolean;
+}
+
+/** Exit status: 0 parity, 2 confirmed mismatches (like diff's "differences found"), 130 interrupted. */
+export const VERIFY_EXIT = { parity: 0, mismatches: 2, interrupted: 130 } as const;
+
+interface Repairer {
+  readonly repair: (keys: Buffer[]) => Promise<number>;
+  readonly close: () => Promise<void>;
+}
+
+/** --repair re-captures keys with the capture pipeline itself (origin=repair): one writer path to the table. */
+async function openRepairer(config: CdcConfig, redis: Redis, logger: Logger): Promise<Repairer> {
+  const { redis: redisCfg, kafka: kafkaCfg } = config.require('redis', 'kafka');
+  const kafka = createKafka(kafkaCfg, logger);
+  const producer = orderedProducer(kafka);
+  await ensureChangeTopics(kafka, config);
+  await producer.connect();
+  const metrics = new Metrics({ defaultMetrics: false });
+  const pipeline = CapturePipeline.fromConfig(config, redis, redisCfg.db, producer, metrics, logger);
+  return {
+    repair: (keys) => pipeline.capture(keys, 'repair'),
+    close: () => producer.disconnect().catch(() => undefined),
+  };
+}
+
+@Command({
+  name: 'verify',
+  description:
+    'Two-sided scan (DynamoDB Scan by segment ⇄ Redis SCAN): parity per class; --repair re-captures mismatched keys through the log',
+})
+export class VerifyCommand extends CommandRunner {
+  async run(_args: string[], flags: VerifyFlags): Promise<void> {
+    const { config } = await resolveConfig('reuse', flags.json);
+    const needs: Array<'redis' | 'kafka'> = flags.repair ? ['redis', 'kafka'] : ['redis'];
+    let redisCfg: RedisConfig;
+    try {
+      redisCfg = config.require(...needs).redis;
+    } catch (err) {
+      if (err instanceof ConfigError) fail(err.message, 78);
+      throw err;
+    }
+    const logger = createLogger(flags.json ? 'error' : 'warn', 'cdc-verify', process.stderr);
+    const checkpointFile = join(cdcHome(), 'verify', `${config.sourceId}-${config.table}.json`);
+    const abort = new AbortController();
+    const onSignal = () => abort.abort();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    const redis = createRedisClient(redisCfg, 'cdc-verify');
+    const dynamo = createDynamoClient(config.dynamo);
+    const bar = new SingleBar({
+      format:
+        'verify |{bar}| {value}/{total} items+keys | {speed}/s | {mismatches} mismatches | ETA {eta_formatted}',
+      hideCursor: true,
+      etaBuffer: 50,
+      stream: process.stderr,
+    });
+    let repairer: Repairer | undefined;
+    try {
+      await redis.connect();
+      if (!(await describeTable(dynamo, config.table)))
+        fail(
+          `DynamoDB table "${config.table}" does not exist: nothing to verify. Start the applier (it creates the ` +
+            `table), or set CDC_TABLE / CDC_SOURCE_ID to the table you mean.`,
+        );
+      if (flags.repair) repairer = await openRepairer(config, redis, logger);
+      const limiter = new RateLimiter(flags.rate ?? 0);
+      const started = Date.now();
+      let resumedAt = 0;
+      const scan = new TwoSidedScan({
+        dynamo,
+        redis,
+        sourceId: config.sourceId,
+        table: config.table,
+        writer: config.writer,
+        graceMs: config.verifierGraceMs,
+      });
+      const report = await scan.run({
+        ...(flags.segments !== undefined ? { segments: flags.segments } : {}),
+        ...(flags.match ? { match: flags.match } : {}),
+        throttle: (units, signal) => limiter.take(units, signal),
+        ...(repairer ? { repair: repairer.repair } : {}),
+        checkpoints: new FileVerifyCheckpoints(checkpointFile),
+        resume: flags.resume ?? false,
+        signal: abort.signal,
+        onStart: (expected, from) => {
+          if (flags.json) return;
+          resumedAt = from ? from.itemsScanned + from.keysScanned : 0;
+          if (from)
+            process.stderr.write(`Resuming after ${resumedAt} items+keys (checkpoint ${checkpointFile}).\n`);
+          bar.start(Math.max(expected.items + expected.keys, resumedAt), resumedAt, {
+            speed: 0,
+            mismatches: 0,
+          });
+        },
+        onProgress: (c) => {
+          if (flags.json) return;
+          const done = c.itemsScanned + c.keysScanned;
+          const seconds = Math.max(0.001, (Date.now() - started) / 1000);
+          // DBSIZE counts our own version keys and ItemCount is approximate: let the total follow.
+          if (done > bar.getTotal()) bar.setTotal(done);
+          bar.update(done, {
+            speed: Math.round((done - resumedAt) / seconds),
+            mismatches: mismatchesOf(c.classes),
+          });
+        },
+      });
+      if (report.completed) bar.setTotal(report.itemsScanned + report.keysScanned);
+      bar.stop();
+      this.print(report, flags, checkpointFile, config.topic);
+      process.exitCode = !report.completed
+        ? VERIFY_EXIT.interrupted
+        : report.mismatches > 0
+          ? VERIFY_EXIT.mismatches
+          : VERIFY_EXIT.parity;
+    } catch (err) {
+      bar.stop();
+      if (err instanceof VerifyResumeError) fail(`cannot resume: ${err.message}`, 64);
+      fail(`verify failed: ${(err as Error).message}. The checkpoint is kept: rerun with --resume.`);
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      await repairer?.close();
+      redis.disconnect();
+      dynamo.destroy();
+    }
+  }
+
+  private print(report: ScanReport, flags: VerifyFlags, checkpointFile: string, topic: string): void {
+    if (flags.json) return printJson({ ...report, checkpointFile: report.completed ? null : checkpointFile });
+    process.stdout.write(formatSummary(report));
+    if (!report.completed) {
+      process.stdout.write(
+        `\nStopped before the end; continue with: npx cdc verify --resume${flags.match ? ` --match '${flags.match}'` : ''}${flags.repair ? ' --repair' : ''}\n`,
+      );
+    } else if (report.repaired > 0) {
+      process.stdout.write(
+        `\nThe repairs went to ${topic}; once the applier has applied them, run npx cdc verify again to confirm 100%.\n`,
+      );
+    } else if (report.mismatches > 0 && !flags.repair) {
+      process.stdout.write('\nFix them through the log with: npx cdc verify --repair\n');
+    }
+  }
+
+  @Option({
+    flags: '--segments <n>',
+    description: 'DynamoDB parallel-scan segments, scanned concurrently (default 4)',
+  })
+  parseSegments(value: string): number {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1 || n > 1_000_000)
+      fail(`--segments must be a whole number from 1 to 1000000, not "${value}"`, 64);
+    return n;
+  }
+
+  @Option({
+    flags: '--rate <perSecond>',
+    description: 'at most this many items+keys read per second, both sides together (default: unlimited)',
+  })
+  parseRate(value: string): number {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0)
+      fail(`--rate must be a whole number of items+keys per second, not "${value}"`, 64);
+    return n;
+  }
+
+  @Option({ flags: '--match <glob>', description: 'only keys matching this SCAN MATCH pattern (both sides)' })
+  parseMatch(value: string): string {
+    return value;
+  }
+
+  @Option({
+    flags: '--repair',
+    description: 're-capture each confirmed mismatch through the log (tombstones for keys gone from Redis)',
+  })
+  parseRepair(): boolean {
+    return true;
+  }
+
+  @Option({
+    flags: '--resume',
+    description: 'continue from the checkpoint of a run that was stopped or killed',
+  })
+  parseResume(): boolean {
+    return true;
+  }
+
+  @Option({ flags: '--json', description: 'print the JSON report only' })
+  parseJson(): boolean {
+    return true;
+  }
+}
