@@ -84,6 +84,7 @@ describe('fault proxy in front of DynamoDB Local', () => {
         );
       }
       expect(proxy.injectedTotal()).toBeGreaterThan(0);
+      expect(proxy.counts.injectedByOperation.PutItem).toBe(proxy.injectedTotal());
       expect(proxy.counts.forwarded).toBeGreaterThanOrEqual(30);
       const { Item } = await client.send(
         new GetItemCommand({ TableName: config.table, Key: { pk: { S: 'proxy-29' } }, ConsistentRead: true }),

@@ -77,8 +77,12 @@ export interface FaultProxyOptions {
 
 export interface FaultProxy {
   readonly endpoint: string;
-  /** Requests forwarded to the target, and faults answered instead, by kind. */
-  readonly counts: { forwarded: number; injected: Record<InjectedFault, number> };
+  /** Requests forwarded to the target, and faults answered instead: by kind, and by operation (PutItem...). */
+  readonly counts: {
+    forwarded: number;
+    injected: Record<InjectedFault, number>;
+    injectedByOperation: Record<string, number>;
+  };
   injectedTotal(): number;
   close(): Promise<void>;
 }
@@ -90,6 +94,7 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
   const counts = {
     forwarded: 0,
     injected: { throttling: 0, 'provisioned-throughput': 0, 'internal-error': 0 },
+    injectedByOperation: {} as Record<string, number>,
   };
 
   const forward = (req: IncomingMessage, res: ServerResponse) => {
@@ -121,6 +126,9 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
       return;
     }
     counts.injected[fault]++;
+    // X-Amz-Target: DynamoDB_20120810.PutItem
+    const operation = String(req.headers['x-amz-target'] ?? 'unknown').replace(/^.*\./, '');
+    counts.injectedByOperation[operation] = (counts.injectedByOperation[operation] ?? 0) + 1;
     const { status, body } = faultResponse(fault);
     req.resume(); // read the request body to the end before answering
     req.once('end', () => {

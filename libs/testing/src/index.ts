@@ -7,3 +7,4 @@ export * from './item-history';
 export * from './replication';
 export * from './fault-proxy';
 export * from './dynamodb-local';
+export * from './write-load';
