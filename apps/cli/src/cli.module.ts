@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { BenchCaptureCommand, BenchCommand } from './commands/bench.command';
+import { BenchCaptureCommand, BenchCommand, BenchVerifyCommand } from './commands/bench.command';
 import { RunCommand } from './commands/run.command';
 import { SnapshotCommand } from './commands/snapshot.command';
 import { VerifyCommand } from './commands/verify.command';
@@ -23,6 +23,7 @@ import {
     VerifyCommand,
     BenchCommand,
     BenchCaptureCommand,
+    BenchVerifyCommand,
   ],
 })
 export class CliModule {}

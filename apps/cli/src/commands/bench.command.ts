@@ -7,6 +7,8 @@ import { StackError, stackDown } from '@cdc/stack';
 import { type BenchResources, runCaptureBench } from '../bench/capture-bench';
 import { renderCaptureSection, renderCaptureSummary, upsertSection } from '../bench/capture-report';
 import { Progress } from '../bench/progress';
+import { runVerifyBench, type VerifyBenchResources } from '../bench/verify-bench';
+import { renderVerifySection, renderVerifySummary, verifyBenchCorrect } from '../bench/verify-report';
 import { fail, printJson } from '../output';
 import { cdcHome } from '../paths';
 
@@ -216,10 +218,145 @@ export class BenchCaptureCommand extends CommandRunner {
   }
 }
 
+interface BenchVerifyOptions {
+  keys?: number;
+  segments?: number;
+  rounds?: number;
+  lagRate?: number;
+  lagSeconds?: number;
+  keepStack?: boolean;
+  json?: boolean;
+  out?: string;
+  docs?: string | boolean;
+}
+
+@SubCommand({
+  name: 'verify',
+  description:
+    'Two-sided scan items/s against a raw DynamoDB Scan and raw Redis reads of the same data (alternating), ' +
+    "and the streaming verifier's lag from write to verdict, on a local bench stack (its Redis DB 1 is " +
+    'flushed); writes a JSON report and the Verify section of docs/benchmarks.md',
+})
+export class BenchVerifyCommand extends CommandRunner {
+  async run(_args: string[], opts: BenchVerifyOptions): Promise<void> {
+    const json = opts.json === true;
+    const progress = new Progress(!json);
+    const reportFile = resolve(opts.out ?? join(cdcHome(), 'bench', `verify-${timestamp(new Date())}.json`));
+    const explicitDocs = typeof opts.docs === 'string' ? opts.docs : undefined;
+    const docs = opts.docs === false ? undefined : resolve(explicitDocs ?? join('docs', 'benchmarks.md'));
+    if (docs && explicitDocs && !existsSync(docs)) fail(`--docs: ${docs} does not exist`, 64);
+    await mkdir(dirname(reportFile), { recursive: true });
+
+    const res: VerifyBenchResources = {};
+    // Ctrl-C: stop the bench stack if this run started it, then exit like an interrupted command.
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.stderr.write(`\n${signal}: stopping the bench stack...\n`);
+      const stack = res.stackToStop;
+      void (stack ? stackDown({ stateDir: stack }) : Promise.resolve()).finally(() => process.exit(130));
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    const report = await runVerifyBench(
+      {
+        keys: opts.keys ?? 50_000,
+        segments: opts.segments ?? 4,
+        rounds: opts.rounds ?? 2,
+        lagPerS: opts.lagRate ?? 50,
+        lagSeconds: opts.lagSeconds ?? 20,
+        keepStack: opts.keepStack === true,
+        command: commandLine(),
+        reportFile: shortPath(reportFile),
+      },
+      progress,
+      res,
+    ).catch((err: unknown) =>
+      fail(err instanceof StackError ? err.message : `bench verify failed: ${String(err)}`),
+    );
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+
+    await writeFile(reportFile, `${JSON.stringify(report, null, 2)}\n`);
+    if (docs && existsSync(docs)) {
+      writeFileSync(docs, upsertSection(readFileSync(docs, 'utf8'), 'Verify', renderVerifySection(report)));
+      progress.line(`docs: updated the Verify section of ${shortPath(docs)}`);
+    }
+    if (json) printJson(report);
+    else process.stdout.write(`\n${renderVerifySummary(report)}`);
+    // Speed is reported, not enforced; a verifier that finds mismatches on equal data, or no verdicts, fails.
+    if (!verifyBenchCorrect(report)) process.exitCode = 1;
+  }
+
+  @Option({
+    flags: '--keys <n>',
+    description: 'keys (and items) of the dataset, mixed types (default 50000)',
+  })
+  parseKeys(value: string): number {
+    return positiveInt('--keys', value, 10_000_000);
+  }
+
+  @Option({
+    flags: '--segments <n>',
+    description: "parallel-scan segments of the verifier and of the raw passes (default 4, the verifier's)",
+  })
+  parseSegments(value: string): number {
+    return positiveInt('--segments', value, 1_000);
+  }
+
+  @Option({ flags: '--rounds <n>', description: 'raw/verify rounds, alternating (default 2)' })
+  parseRounds(value: string): number {
+    return positiveInt('--rounds', value, 50);
+  }
+
+  @Option({ flags: '--lag-rate <perSecond>', description: 'records/s written in the lag phase (default 50)' })
+  parseLagRate(value: string): number {
+    return positiveInt('--lag-rate', value, 100_000);
+  }
+
+  @Option({ flags: '--lag-seconds <n>', description: 'seconds of writes in the lag phase (default 20)' })
+  parseLagSeconds(value: string): number {
+    return positiveInt('--lag-seconds', value, 3600);
+  }
+
+  @Option({
+    flags: '--keep-stack',
+    description: 'leave the bench stack running afterwards (default: stop it if this run started it)',
+  })
+  parseKeepStack(): boolean {
+    return true;
+  }
+
+  @Option({ flags: '--json', description: 'print the JSON report on stdout (no progress output)' })
+  parseJson(): boolean {
+    return true;
+  }
+
+  @Option({
+    flags: '--out <file>',
+    description: 'JSON report path (default .cdc/bench/verify-<timestamp>.json)',
+  })
+  parseOut(value: string): string {
+    return value;
+  }
+
+  @Option({
+    flags: '--docs <file>',
+    description:
+      'Markdown file whose "## Verify" section is replaced (default docs/benchmarks.md, if present)',
+  })
+  parseDocs(value: string): string {
+    return value;
+  }
+
+  @Option({ flags: '--no-docs', description: 'do not touch docs/benchmarks.md' })
+  parseNoDocs(): boolean {
+    return false;
+  }
+}
+
 @Command({
   name: 'bench',
-  description: 'Benchmarks that write a JSON report and a section of docs/benchmarks.md: capture',
-  subCommands: [BenchCaptureCommand],
+  description: 'Benchmarks that write a JSON report and a section of docs/benchmarks.md: capture, verify',
+  subCommands: [BenchCaptureCommand, BenchVerifyCommand],
 })
 export class BenchCommand extends CommandRunner {
   run(): Promise<void> {
