@@ -1,5 +1,10 @@
 import { Module } from '@nestjs/common';
-import { BenchCaptureCommand, BenchCommand, BenchVerifyCommand } from './commands/bench.command';
+import {
+  BenchApplierCommand,
+  BenchCaptureCommand,
+  BenchCommand,
+  BenchVerifyCommand,
+} from './commands/bench.command';
 import { RunCommand } from './commands/run.command';
 import { SnapshotCommand } from './commands/snapshot.command';
 import { VerifyCommand } from './commands/verify.command';
@@ -23,6 +28,7 @@ import {
     VerifyCommand,
     BenchCommand,
     BenchCaptureCommand,
+    BenchApplierCommand,
     BenchVerifyCommand,
   ],
 })

@@ -7,7 +7,9 @@ import {
   formatRatio,
   LatencyHistogram,
   median,
+  promByLabel,
   promTotal,
+  quantile,
   ratePerSecond,
 } from './stats';
 import { sequencedValue } from './writer';
@@ -99,5 +101,33 @@ describe('sequencedValue', () => {
   it('carries the client and its sequence number, padded to the size', () => {
     expect(sequencedValue(3, 42, 12)).toBe('3:42:xxxxxxx');
     expect(sequencedValue(3, 42, 2)).toBe('3:42:');
+  });
+});
+
+describe('quantile', () => {
+  it('takes the nearest rank of unsorted values and leaves them alone', () => {
+    const values = [5, 1, 4, 2, 3];
+    expect(quantile(values, 0.5)).toBe(3);
+    expect(quantile(values, 0)).toBe(1);
+    expect(quantile(values, 1)).toBe(5);
+    expect(quantile(values, 0.99)).toBe(5);
+    expect(values).toEqual([5, 1, 4, 2, 3]);
+    expect(quantile([], 0.5)).toBeUndefined();
+  });
+});
+
+describe('promByLabel', () => {
+  it('sums a metric per value of one label, whatever other labels and other metrics there are', () => {
+    const text = [
+      '# HELP cdc_applier_events_total Events by outcome',
+      '# TYPE cdc_applier_events_total counter',
+      'cdc_applier_events_total{outcome="applied"} 120',
+      'cdc_applier_events_total{outcome="stale",table="t"} 3',
+      'cdc_applier_events_total{table="u",outcome="stale"} 2',
+      'cdc_applier_events_total_other{outcome="applied"} 999',
+      'cdc_applier_events_total{code="x"} 7',
+    ].join('\n');
+    expect(promByLabel(text, 'cdc_applier_events_total', 'outcome')).toEqual({ applied: 120, stale: 5 });
+    expect(promByLabel('', 'cdc_applier_events_total', 'outcome')).toEqual({});
   });
 });

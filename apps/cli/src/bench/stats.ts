@@ -102,3 +102,30 @@ export function promTotal(exposition: string, metric: string): number {
   }
   return total;
 }
+
+/** Nearest-rank quantile of unsorted values (q in [0, 1]); undefined when empty. */
+export function quantile(values: readonly number[], q: number): number | undefined {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length, Math.max(1, Math.ceil(q * sorted.length)));
+  return sorted[rank - 1];
+}
+
+/** Samples of a Prometheus metric summed per value of one label (`{outcome="applied"}` → `applied`). */
+export function promByLabel(exposition: string, metric: string, label: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  const labelRe = new RegExp(`(?:^|[{,])${label}="((?:[^"\\\\]|\\\\.)*)"`);
+  for (const line of exposition.split('\n')) {
+    if (!line.startsWith(`${metric}{`)) continue;
+    const close = line.lastIndexOf('}');
+    const value = Number(
+      line
+        .slice(close + 1)
+        .trim()
+        .split(/\s+/)[0],
+    );
+    const key = labelRe.exec(line.slice(metric.length, close + 1))?.[1];
+    if (key !== undefined && Number.isFinite(value)) out[key] = (out[key] ?? 0) + value;
+  }
+  return out;
+}

@@ -4,6 +4,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { missingClasses, REQUIRED_EVENT_CLASSES } from '@cdc/redis';
 import { StackError, stackDown } from '@cdc/stack';
+import { type ApplierBenchResources, runApplierBench } from '../bench/applier-bench';
+import { renderApplierSection, renderApplierSummary } from '../bench/applier-report';
 import { type BenchResources, runCaptureBench } from '../bench/capture-bench';
 import { renderCaptureSection, renderCaptureSummary, upsertSection } from '../bench/capture-report';
 import { Progress } from '../bench/progress';
@@ -218,6 +220,163 @@ export class BenchCaptureCommand extends CommandRunner {
   }
 }
 
+interface BenchApplierOptions {
+  duration?: number;
+  events?: number;
+  concurrency?: number;
+  pairs?: number;
+  zipfKeys?: number;
+  zipfS?: number;
+  keepStack?: boolean;
+  json?: boolean;
+  out?: string;
+  docs?: string | boolean;
+}
+
+@SubCommand({
+  name: 'applier',
+  description:
+    'Applier events/s vs raw PutItem/s (alternating), writes per event and correctness under a zipfian key ' +
+    'mix, end-to-end lag at half the ceiling, on a local bench stack; writes a JSON report and the Applier ' +
+    'section of docs/benchmarks.md',
+})
+export class BenchApplierCommand extends CommandRunner {
+  async run(_args: string[], opts: BenchApplierOptions): Promise<void> {
+    const json = opts.json === true;
+    const progress = new Progress(!json);
+    const reportFile = resolve(opts.out ?? join(cdcHome(), 'bench', `applier-${timestamp(new Date())}.json`));
+    const explicitDocs = typeof opts.docs === 'string' ? opts.docs : undefined;
+    const docs = opts.docs === false ? undefined : resolve(explicitDocs ?? join('docs', 'benchmarks.md'));
+    if (docs && explicitDocs && !existsSync(docs)) fail(`--docs: ${docs} does not exist`, 64);
+    await mkdir(dirname(reportFile), { recursive: true });
+
+    const res: ApplierBenchResources = { children: new Set() };
+    // Ctrl-C: stop what this run started (applier, capture, the bench stack), then exit like an interrupted command.
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.stderr.write(`\n${signal}: stopping the applier, capture and the bench stack...\n`);
+      for (const child of res.children) child.kill();
+      const stack = res.stackToStop;
+      void (stack ? stackDown({ stateDir: stack }) : Promise.resolve()).finally(() => process.exit(130));
+    };
+    const onExit = () => {
+      for (const child of res.children) child.kill();
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    process.once('exit', onExit);
+
+    const report = await runApplierBench(
+      {
+        events: opts.events ?? 20_000,
+        concurrency: opts.concurrency ?? 16,
+        pairs: opts.pairs ?? 2,
+        zipfKeys: opts.zipfKeys ?? 10_000,
+        zipfS: opts.zipfS ?? 1.1,
+        durationS: opts.duration ?? 30,
+        valueBytes: 32,
+        keepStack: opts.keepStack === true,
+        command: commandLine(),
+        reportFile: shortPath(reportFile),
+        logPrefix: reportFile.replace(/\.json$/, ''),
+      },
+      progress,
+      res,
+    ).catch((err: unknown) =>
+      fail(err instanceof StackError ? err.message : `bench applier failed: ${String(err)}`),
+    );
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.off('exit', onExit);
+
+    await writeFile(reportFile, `${JSON.stringify(report, null, 2)}\n`);
+    if (docs && existsSync(docs)) {
+      writeFileSync(docs, upsertSection(readFileSync(docs, 'utf8'), 'Applier', renderApplierSection(report)));
+      progress.line(`docs: updated the Applier section of ${shortPath(docs)}`);
+    }
+    if (json) printJson(report);
+    else process.stdout.write(`\n${renderApplierSummary(report)}`);
+    // Speed targets are reported, not enforced; losing or corrupting data is a failure.
+    if (!report.verdicts.complete) process.exitCode = 1;
+  }
+
+  @Option({
+    flags: '--duration <seconds>',
+    description: 'seconds of the lag phase, after its lead-in (default 30)',
+  })
+  parseDuration(value: string): number {
+    return positiveInt('--duration', value, 3600);
+  }
+
+  @Option({
+    flags: '--events <n>',
+    description: 'events per raw and applier phase, and of the zipf phase (default 20000)',
+  })
+  parseEvents(value: string): number {
+    return positiveInt('--events', value, 10_000_000);
+  }
+
+  @Option({
+    flags: '--concurrency <n>',
+    description: 'CDC_APPLIER_CONCURRENCY of the applier, and raw PutItem requests in flight (default 16)',
+  })
+  parseConcurrency(value: string): number {
+    return positiveInt('--concurrency', value, 1_024);
+  }
+
+  @Option({ flags: '--pairs <n>', description: 'raw/applier pairs, alternating (default 2)' })
+  parsePairs(value: string): number {
+    return positiveInt('--pairs', value, 50);
+  }
+
+  @Option({ flags: '--zipf-keys <n>', description: 'keyspace of the zipf phase (default 10000)' })
+  parseZipfKeys(value: string): number {
+    return positiveInt('--zipf-keys', value, 10_000_000);
+  }
+
+  @Option({ flags: '--zipf-s <s>', description: 'zipf exponent of the zipf phase (default 1.1)' })
+  parseZipfS(value: string): number {
+    const s = Number(value);
+    if (!Number.isFinite(s) || s <= 0 || s > 10)
+      fail(`--zipf-s must be a number above 0 and at most 10, not "${value}"`, 64);
+    return s;
+  }
+
+  @Option({
+    flags: '--keep-stack',
+    description: 'leave the bench stack running afterwards (default: stop it if this run started it)',
+  })
+  parseKeepStack(): boolean {
+    return true;
+  }
+
+  @Option({ flags: '--json', description: 'print the JSON report on stdout (no progress output)' })
+  parseJson(): boolean {
+    return true;
+  }
+
+  @Option({
+    flags: '--out <file>',
+    description: 'JSON report path (default .cdc/bench/applier-<timestamp>.json)',
+  })
+  parseOut(value: string): string {
+    return value;
+  }
+
+  @Option({
+    flags: '--docs <file>',
+    description:
+      'Markdown file whose "## Applier" section is replaced (default docs/benchmarks.md, if present)',
+  })
+  parseDocs(value: string): string {
+    return value;
+  }
+
+  @Option({ flags: '--no-docs', description: 'do not touch docs/benchmarks.md' })
+  parseNoDocs(): boolean {
+    return false;
+  }
+}
+
 interface BenchVerifyOptions {
   keys?: number;
   segments?: number;
@@ -355,8 +514,9 @@ export class BenchVerifyCommand extends CommandRunner {
 
 @Command({
   name: 'bench',
-  description: 'Benchmarks that write a JSON report and a section of docs/benchmarks.md: capture, verify',
-  subCommands: [BenchCaptureCommand, BenchVerifyCommand],
+  description:
+    'Benchmarks that write a JSON report and a section of docs/benchmarks.md: capture, applier, verify',
+  subCommands: [BenchCaptureCommand, BenchApplierCommand, BenchVerifyCommand],
 })
 export class BenchCommand extends CommandRunner {
   run(): Promise<void> {
