@@ -7,6 +7,7 @@ import {
 } from './commands/bench.command';
 import { RunCommand } from './commands/run.command';
 import { SnapshotCommand } from './commands/snapshot.command';
+import { StatusCommand } from './commands/status.command';
 import { VerifyCommand } from './commands/verify.command';
 import {
   StackCommand,
@@ -25,6 +26,7 @@ import {
     StackFetchCommand,
     RunCommand,
     SnapshotCommand,
+    StatusCommand,
     VerifyCommand,
     BenchCommand,
     BenchCaptureCommand,

@@ -6,3 +6,7 @@ export * from './scan/two-sided-scan';
 export * from './scan/report';
 export * from './scan/checkpoint';
 export * from './scan/glob';
+export * from './parity-window';
+export * from './status/readiness';
+export * from './status/status-collector';
+export * from './status/status.service';

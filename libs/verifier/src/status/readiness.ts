@@ -1,0 +1,183 @@
+import type { GapRecord, ScanSummary, StreamParitySnapshot } from '@cdc/redis';
+
+/** An input that could not be read, and why (shown as the reason). */
+export interface Unknown {
+  readonly unknown: string;
+}
+
+export interface PartitionLag {
+  readonly partition: number;
+  /** Messages not yet applied: end offset - committed offset of the applier's group. */
+  readonly lag: number;
+}
+
+/** What `cdc status` and the verifier's /status gather (StatusCollector) to judge cutover readiness. */
+export interface ReadinessInputs {
+  readonly now: number;
+  /** Epoch ms of capture's last heartbeat tick; null when capture never ran for this source. */
+  readonly aliveAt: number | null;
+  readonly gaps: GapRecord | null;
+  readonly consumerLag: readonly PartitionLag[] | Unknown;
+  readonly dlqDepth: number | Unknown;
+  readonly streamParity: StreamParitySnapshot | null;
+  readonly lastScan: ScanSummary | null;
+}
+
+export interface ReadinessOptions {
+  /** Capture's heartbeat must be this recent. Default 10 s (heartbeats tick every second by default). */
+  readonly aliveWithinMs: number;
+  /** Unapplied messages allowed per partition. Default 1000 (CDC_READY_MAX_CONSUMER_LAG). */
+  readonly maxConsumerLag: number;
+  /** DLQ messages accepted (ones already inspected). Default 0. */
+  readonly maxDlqDepth: number;
+  /** The verifier publishes every 2 s; an older snapshot means it stopped. Default 30 s. */
+  readonly streamParityMaxAgeMs: number;
+  /** Confirmed stream records needed in the window: parity over nothing proves nothing. Default 1. */
+  readonly minStreamRecords: number;
+  /** Capture-to-stream lag p99 over the window. Default 5 s (CDC_READY_MAX_LAG_P99_MS). */
+  readonly maxLagP99Ms: number;
+}
+
+export const DEFAULT_READINESS: ReadinessOptions = {
+  aliveWithinMs: 10_000,
+  maxConsumerLag: 1_000,
+  maxDlqDepth: 0,
+  streamParityMaxAgeMs: 30_000,
+  minStreamRecords: 1,
+  maxLagP99Ms: 5_000,
+};
+
+export type CheckName = 'capture' | 'gaps' | 'consumer-lag' | 'dlq' | 'stream-parity' | 'scan' | 'lag-p99';
+
+export interface Check {
+  readonly name: CheckName;
+  readonly ok: boolean;
+  /** What was seen; when not ok, the problem and what to do. */
+  readonly detail: string;
+}
+
+export interface Readiness {
+  readonly verdict: 'READY' | 'NOT READY';
+  readonly reasons: string[];
+  readonly checks: Check[];
+}
+
+/** The cutover verdict: READY only when every check passes; each failing check is a reason. */
+export function readiness(inputs: ReadinessInputs, options: Partial<ReadinessOptions> = {}): Readiness {
+  const o = { ...DEFAULT_READINESS, ...options };
+  const checks: Check[] = [
+    { name: 'capture', ...captureCheck(inputs, o) },
+    { name: 'gaps', ...gapsCheck(inputs) },
+    { name: 'consumer-lag', ...lagCheck(inputs, o) },
+    { name: 'dlq', ...dlqCheck(inputs, o) },
+    { name: 'stream-parity', ...streamCheck(inputs, o) },
+    { name: 'scan', ...scanCheck(inputs) },
+    { name: 'lag-p99', ...p99Check(inputs, o) },
+  ];
+  const reasons = checks.filter((c) => !c.ok).map((c) => c.detail);
+  return { verdict: reasons.length === 0 ? 'READY' : 'NOT READY', reasons, checks };
+}
+
+/** Since when capture has had no unhealed gap (null: it has one now, or never ran). */
+export function gapFreeSince(gaps: GapRecord | null): number | null {
+  if (!gaps) return null;
+  if (gaps.lastGapAt === null) return gaps.since;
+  return gaps.lastHealedAt !== null && gaps.lastHealedAt >= gaps.lastGapAt ? gaps.lastHealedAt : null;
+}
+
+type Outcome = { ok: boolean; detail: string };
+const iso = (ms: number) => new Date(ms).toISOString();
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const pct = (x: number) => `${(Math.floor(x * 1000) / 10).toFixed(1)}%`;
+
+function captureCheck({ now, aliveAt }: ReadinessInputs, o: ReadinessOptions): Outcome {
+  if (aliveAt === null)
+    return { ok: false, detail: 'capture has never run for this source (no alive marker): start capture' };
+  const ago = now - aliveAt;
+  return ago <= o.aliveWithinMs
+    ? { ok: true, detail: `alive (last heartbeat ${secs(Math.max(0, ago))} ago)` }
+    : {
+        ok: false,
+        detail: `capture silent for ${secs(ago)} (last heartbeat ${iso(aliveAt)}): is it running?`,
+      };
+}
+
+function gapsCheck({ gaps }: ReadinessInputs): Outcome {
+  if (!gaps) return { ok: false, detail: 'no gap record: capture has not started for this source' };
+  const since = gapFreeSince(gaps);
+  if (since !== null)
+    return { ok: true, detail: `gap-free since ${iso(since)} (${gaps.gaps} gaps so far, all healed)` };
+  return {
+    ok: false,
+    detail: `gap (${gaps.lastGapCause ?? 'unknown cause'}) at ${iso(gaps.lastGapAt ?? 0)} not healed yet: its reconciliation scan is running or was interrupted (restart capture to resume it)`,
+  };
+}
+
+function lagCheck({ consumerLag }: ReadinessInputs, o: ReadinessOptions): Outcome {
+  if ('unknown' in consumerLag) return { ok: false, detail: `consumer lag unknown: ${consumerLag.unknown}` };
+  const total = consumerLag.reduce((sum, p) => sum + p.lag, 0);
+  const behind = consumerLag.filter((p) => p.lag > o.maxConsumerLag);
+  if (behind.length === 0)
+    return { ok: true, detail: `${total} unapplied over ${consumerLag.length} partitions` };
+  const list = behind.map((p) => `${p.partition} (${p.lag})`).join(', ');
+  return {
+    ok: false,
+    detail: `consumer lag over ${o.maxConsumerLag} on partition ${list}: the applier is behind or stopped`,
+  };
+}
+
+function dlqCheck({ dlqDepth }: ReadinessInputs, o: ReadinessOptions): Outcome {
+  if (typeof dlqDepth !== 'number') return { ok: false, detail: `DLQ depth unknown: ${dlqDepth.unknown}` };
+  return dlqDepth <= o.maxDlqDepth
+    ? { ok: true, detail: `${dlqDepth} messages` }
+    : {
+        ok: false,
+        detail: `the DLQ holds ${dlqDepth} messages (accepted: ${o.maxDlqDepth}): inspect them, then accept that many with --accept-dlq ${dlqDepth}`,
+      };
+}
+
+function streamCheck({ now, streamParity: s }: ReadinessInputs, o: ReadinessOptions): Outcome {
+  if (!s) return { ok: false, detail: 'no stream parity published: start the verifier' };
+  if (now - s.at > o.streamParityMaxAgeMs)
+    return { ok: false, detail: `stream parity is ${secs(now - s.at)} old: the verifier stopped publishing` };
+  const total = Object.values(s.classes).reduce((a, b) => a + b, 0);
+  const confirmed = total - (s.classes['in-flight'] ?? 0);
+  const match = s.classes.match ?? 0;
+  const window = `over the last ${secs(s.windowMs)}`;
+  if (confirmed < o.minStreamRecords)
+    return {
+      ok: false,
+      detail: `${confirmed} confirmed stream records ${window} (need ${o.minStreamRecords}): write to Redis (e.g. a canary key) so the verifier has something to check`,
+    };
+  if (match === confirmed) return { ok: true, detail: `100% of ${confirmed} confirmed records ${window}` };
+  const off = Object.entries(s.classes)
+    .filter(([c, n]) => c !== 'match' && c !== 'in-flight' && n > 0)
+    .map(([c, n]) => `${n} ${c}`)
+    .join(', ');
+  return {
+    ok: false,
+    detail: `stream parity ${pct(match / confirmed)} ${window} (${off}): run cdc verify --repair`,
+  };
+}
+
+function scanCheck({ lastScan, gaps }: ReadinessInputs): Outcome {
+  if (!lastScan) return { ok: false, detail: 'no complete scan yet: run cdc verify' };
+  if (lastScan.parityPct < 100)
+    return {
+      ok: false,
+      detail: `the last scan (${iso(lastScan.finishedAt)}) found parity ${lastScan.parityPct}%: run cdc verify --repair, then cdc verify`,
+    };
+  if (gaps?.lastGapAt != null && lastScan.finishedAt < gaps.lastGapAt)
+    return {
+      ok: false,
+      detail: `the last scan (${iso(lastScan.finishedAt)}) is older than the last gap (${iso(gaps.lastGapAt)}): run cdc verify again`,
+    };
+  return { ok: true, detail: `100% of ${lastScan.checked} keys at ${iso(lastScan.finishedAt)}` };
+}
+
+function p99Check({ streamParity: s }: ReadinessInputs, o: ReadinessOptions): Outcome {
+  if (!s || s.lagP99Ms === null) return { ok: false, detail: 'no end-to-end lag measured in the window' };
+  return s.lagP99Ms <= o.maxLagP99Ms
+    ? { ok: true, detail: `p99 ${secs(s.lagP99Ms)} (p50 ${secs(s.lagP50Ms ?? 0)})` }
+    : { ok: false, detail: `end-to-end lag p99 ${secs(s.lagP99Ms)} is over ${secs(o.maxLagP99Ms)}` };
+}

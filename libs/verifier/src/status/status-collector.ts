@@ -1,0 +1,179 @@
+import type { CdcConfig } from '@cdc/config';
+import type { Admin } from '@cdc/kafka';
+import {
+  controlKeys,
+  type GapRecord,
+  parseGapRecord,
+  type ScanSummary,
+  type StreamParitySnapshot,
+} from '@cdc/redis';
+import type Redis from 'ioredis';
+import {
+  gapFreeSince,
+  type PartitionLag,
+  type Readiness,
+  readiness,
+  type ReadinessInputs,
+  type ReadinessOptions,
+  type Unknown,
+} from './readiness';
+
+export interface PartitionOffsets extends PartitionLag {
+  /** High watermark (next offset to be written). */
+  readonly end: string;
+  /** The group's committed offset; null when it never committed on this partition. */
+  readonly committed: string | null;
+}
+
+/** Everything `cdc status` shows and /status returns: the inputs, where they came from, and the verdict. */
+export interface StatusReport extends Readiness {
+  readonly at: number;
+  readonly source: string;
+  readonly table: string;
+  readonly capture: {
+    readonly aliveAt: number | null;
+    readonly gapFreeSince: number | null;
+    readonly gaps: GapRecord | null;
+  };
+  readonly consumer: {
+    readonly group: string;
+    readonly topic: string;
+    readonly partitions: readonly PartitionOffsets[] | Unknown;
+  };
+  readonly dlq: { readonly topic: string; readonly depth: number | Unknown };
+  readonly streamParity: StreamParitySnapshot | null;
+  readonly lastScan: ScanSummary | null;
+}
+
+/**
+ * Lag per partition = end offset - committed offset of the applier's group; a partition the group never
+ * committed on lags by everything it still holds (end - start: retention may have removed the rest).
+ */
+export function partitionLags(
+  watermarks: ReadonlyArray<{ partition: number; high: string; low: string }>,
+  committed: ReadonlyArray<{ partition: number; offset: string }>,
+): PartitionOffsets[] {
+  const byPartition = new Map(committed.map((c) => [c.partition, c.offset]));
+  return [...watermarks]
+    .sort((a, b) => a.partition - b.partition)
+    .map(({ partition, high, low }) => {
+      const offset = byPartition.get(partition);
+      const done = offset !== undefined && BigInt(offset) >= 0n ? offset : null;
+      const lag = BigInt(high) - BigInt(done ?? low);
+      return { partition, end: high, committed: done, lag: Number(lag > 0n ? lag : 0n) };
+    });
+}
+
+/** Readiness thresholds from the configuration (the rest keep their documented defaults). */
+export function readinessOptions(config: CdcConfig): Partial<ReadinessOptions> {
+  return {
+    aliveWithinMs: Math.max(10_000, config.heartbeatIntervalMs * 3 + config.heartbeatTimeoutMs),
+    maxConsumerLag: config.readyMaxConsumerLag,
+    maxLagP99Ms: config.readyMaxLagP99Ms,
+  };
+}
+
+const unknown = (err: unknown, topic: string): Unknown => {
+  // kafkajs reports it directly, or as the cause once its retries are spent.
+  const e = err as { type?: string; cause?: { type?: string } };
+  const type = e.type ?? e.cause?.type;
+  return {
+    unknown:
+      type === 'UNKNOWN_TOPIC_OR_PARTITION'
+        ? `topic ${topic} does not exist (capture creates it when it starts)`
+        : `${(err as Error).message} (is Kafka reachable?)`,
+  };
+};
+
+function json<T>(text: string | null): T | null {
+  if (text === null) return null;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return null; // a half-written or foreign value: as good as absent
+  }
+}
+
+/**
+ * Gathers the readiness inputs from the shared control keys in Redis and from Kafka's admin API. Thin: the
+ * judgement is `readiness()`. Without an admin (no KAFKA_BROKERS) consumer lag and DLQ depth are unknown.
+ */
+export class StatusCollector {
+  constructor(
+    private readonly redis: Redis,
+    private readonly admin: Admin | undefined,
+    private readonly config: CdcConfig,
+  ) {}
+
+  async report(options: Partial<ReadinessOptions> = {}): Promise<StatusReport> {
+    const { sourceId, table, topic, dlqTopic, applierGroup } = this.config;
+    const [[alive, gapHash, parity, scan], partitions, depth] = await Promise.all([
+      this.readRedis(),
+      this.consumerLag(),
+      this.dlqDepth(),
+    ]);
+    const now = Date.now();
+    const gaps = parseGapRecord(gapHash);
+    const inputs: ReadinessInputs = {
+      now,
+      aliveAt: alive === null ? null : Number(alive),
+      gaps,
+      consumerLag: partitions,
+      dlqDepth: depth,
+      streamParity: json<StreamParitySnapshot>(parity),
+      lastScan: json<ScanSummary>(scan),
+    };
+    return {
+      at: now,
+      source: sourceId,
+      table,
+      ...readiness(inputs, { ...readinessOptions(this.config), ...options }),
+      capture: { aliveAt: inputs.aliveAt, gapFreeSince: gapFreeSince(gaps), gaps },
+      consumer: { group: applierGroup, topic, partitions },
+      dlq: { topic: dlqTopic, depth },
+      streamParity: inputs.streamParity,
+      lastScan: inputs.lastScan,
+    };
+  }
+
+  private async readRedis(): Promise<[string | null, Record<string, string>, string | null, string | null]> {
+    const { sourceId: source, table } = this.config;
+    const replies = await this.redis
+      .multi()
+      .get(controlKeys.alive(source))
+      .hgetall(controlKeys.gaps(source))
+      .get(controlKeys.streamParity(source, table))
+      .get(controlKeys.lastScan(source, table))
+      .exec();
+    const values = (replies ?? []).map(([err, value]) => {
+      if (err) throw err;
+      return value;
+    });
+    return values as [string | null, Record<string, string>, string | null, string | null];
+  }
+
+  private async consumerLag(): Promise<PartitionOffsets[] | Unknown> {
+    const { topic, applierGroup } = this.config;
+    if (!this.admin) return { unknown: 'KAFKA_BROKERS is not set for this process' };
+    try {
+      const [watermarks, [committed]] = await Promise.all([
+        this.admin.fetchTopicOffsets(topic),
+        this.admin.fetchOffsets({ groupId: applierGroup, topics: [topic] }),
+      ]);
+      return partitionLags(watermarks, committed?.partitions ?? []);
+    } catch (err) {
+      return unknown(err, topic);
+    }
+  }
+
+  private async dlqDepth(): Promise<number | Unknown> {
+    const { dlqTopic } = this.config;
+    if (!this.admin) return { unknown: 'KAFKA_BROKERS is not set for this process' };
+    try {
+      const watermarks = await this.admin.fetchTopicOffsets(dlqTopic);
+      return watermarks.reduce((sum, w) => sum + Number(BigInt(w.high) - BigInt(w.low)), 0);
+    } catch (err) {
+      return unknown(err, dlqTopic);
+    }
+  }
+}

@@ -1,0 +1,53 @@
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { CdcConfig } from '@cdc/config';
+import { type Admin, createKafka } from '@cdc/kafka';
+import { LOGGER, type Logger } from '@cdc/observability';
+import { createRedisClient } from '@cdc/redis';
+import type Redis from 'ioredis';
+import { StatusCollector, type StatusReport } from './status-collector';
+
+/**
+ * The readiness report inside a running app (the verifier's /status). Connects on the first request, so an app
+ * that is never asked pays nothing, and keeps the connections for the next one.
+ */
+@Injectable()
+export class StatusService implements OnApplicationShutdown {
+  private collector: Promise<StatusCollector> | undefined;
+  private redis: Redis | undefined;
+  private admin: Admin | undefined;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly config: CdcConfig,
+    @Inject(LOGGER) logger: Logger,
+  ) {
+    this.log = logger.child({ component: 'status' });
+  }
+
+  async report(): Promise<StatusReport> {
+    this.collector ??= this.connect().catch((err: unknown) => {
+      this.collector = undefined; // try again on the next request
+      throw err;
+    });
+    return (await this.collector).report();
+  }
+
+  private async connect(): Promise<StatusCollector> {
+    const redisCfg = this.config.require('redis').redis;
+    // Fail a request rather than hold it while Redis is away: the answer is NOT READY either way.
+    this.redis = createRedisClient(redisCfg, 'cdc-status', { maxRetriesPerRequest: 2 }, (err) =>
+      this.log.warn({ err: err.message }, 'redis connection error; reconnecting'),
+    );
+    await this.redis.connect();
+    if (this.config.kafka) {
+      this.admin = createKafka(this.config.kafka, this.log).admin();
+      await this.admin.connect();
+    }
+    return new StatusCollector(this.redis, this.admin, this.config);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.admin?.disconnect();
+    this.redis?.disconnect();
+  }
+}
