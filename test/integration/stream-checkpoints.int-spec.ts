@@ -1,4 +1,5 @@
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import type { ChangeEvent } from '@cdc/contracts';
 import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import {
   createDynamoClient,
@@ -8,16 +9,18 @@ import {
   StreamReader,
   type StreamRecord,
 } from '@cdc/dynamo';
-import { controlKeys, createRedisClient } from '@cdc/redis';
-import { testConfig, uniqueId, waitFor } from '@cdc/testing';
-import { RedisShardLeases, RedisStreamCheckpoints } from '@cdc/verifier';
+import { eventToItem } from '@cdc/parity';
+import { controlKeys, createRedisClient, type StreamParitySnapshot } from '@cdc/redis';
+import { bootPipeline, testConfig, uniqueId, waitFor } from '@cdc/testing';
+import { RedisShardLeases, RedisStreamCheckpoints, VerifierModule, VerifierService } from '@cdc/verifier';
 import type Redis from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**
  * The stream reader's persisted state on real Redis and DynamoDB Local: checkpoints in Redis survive a restart
  * (a new reader resumes after the last one, nothing before it comes again), and shard leases keep one reader
- * per shard across instances, with takeover when the owner dies without releasing.
+ * per shard across instances, with takeover when the owner dies without releasing. The verifier itself, restarted,
+ * checks only what came after its checkpoint, and publishes its parity window for `cdc status`.
  */
 
 const config = testConfig({ REDIS_DB: '11' });
@@ -207,3 +210,61 @@ describe('shard leases', () => {
 function shardOf(obs: { reads: Interval[] }): string {
   return obs.reads[0]?.shardId as string;
 }
+
+describe('verifier restart', () => {
+  /** Sets each key in Redis and writes the item the applier would have written for it. */
+  async function writeMatching(keys: string[]): Promise<void> {
+    for (const key of keys) {
+      await redis.set(key, `v:${key}`);
+      const event: ChangeEvent = {
+        sourceId: config.sourceId,
+        db: 11,
+        key: Buffer.from(key),
+        op: 'UPSERT',
+        value: { type: 'string', data: Buffer.from(`v:${key}`) },
+        version: 1n,
+        expireAt: null,
+        event: 'set',
+        origin: 'live',
+        capturedAt: Date.now(),
+      };
+      const item = eventToItem(event, {
+        writer: config.writer,
+        appliedAt: Date.now(),
+        tombstoneTtlSeconds: 86_400,
+      });
+      await dynamo.send(new PutItemCommand({ TableName: config.table, Item: item }));
+    }
+  }
+
+  async function run(keys: string[]): Promise<number> {
+    const { app } = await bootPipeline(config, [VerifierModule]);
+    try {
+      const verifier = app.get(VerifierService);
+      await writeMatching(keys);
+      await waitFor(
+        `the verifier to check ${keys.at(-1)}`,
+        () => verifier.ledger.get(Buffer.from(keys.at(-1) as string)),
+        { timeoutMs: 30_000 },
+      );
+      return verifier.stats.seen;
+    } finally {
+      await app.close();
+    }
+  }
+
+  it('checks only the records after its checkpoint, and leaves its parity window in Redis', async () => {
+    await ensureTable(dynamo, config.table, true);
+    const first = pks(config.sourceId, 'a', 8);
+    expect(await run(first)).toBe(first.length);
+    const parity = JSON.parse(
+      (await redis.get(controlKeys.streamParity(config.sourceId, config.table))) ?? 'null',
+    ) as StreamParitySnapshot | null;
+    expect(parity?.classes).toEqual({ match: first.length });
+    expect(parity?.windowMs).toBe(config.verifierWindowMs);
+
+    // Records arrive in order: had the restarted verifier re-read the first eight, it would count them first.
+    const second = pks(config.sourceId, 'b', 4);
+    expect(await run(second)).toBe(second.length);
+  });
+});
