@@ -105,7 +105,10 @@ describe('applier faults on real engines', () => {
     const main = join(ROOT, 'dist', 'apps', 'applier', 'main.js');
     expect(existsSync(main), `${main} is missing: run \`npm run build\` first`).toBe(true);
     // One write at a time keeps the applier busy behind the load, so a kill lands inside a batch.
-    const config = configFor(0, { CDC_APPLIER_CONCURRENCY: '1' });
+    // A private DynamoDB Local: fresh (fast), and no other suite's load on it.
+    const ddb = await startDynamoDbLocal();
+    cleanups.push(() => ddb.stop());
+    const config = configFor(0, { DYNAMODB_ENDPOINT: ddb.endpoint });
     const redis = await redisFor(config);
     await boot(config, [CaptureModule]);
     const env = {
@@ -118,7 +121,7 @@ describe('applier faults on real engines', () => {
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       CDC_SOURCE_ID: config.sourceId,
       CDC_TOPIC_PARTITIONS: String(config.topicPartitions),
-      CDC_APPLIER_CONCURRENCY: '1',
+      CDC_APPLIER_CONCURRENCY: '2',
       LOG_LEVEL: 'warn',
     };
     const applier = async () => {
@@ -137,24 +140,29 @@ describe('applier faults on real engines', () => {
       return { child, outcomes };
     };
 
-    // Many keys, one write at a time: the applier stays behind the load, so a kill lands inside a batch.
-    const keys = keysOf(config, 1_000);
+    // 150 keys, two writes at a time: every batch has up to 50 writes to make per partition (more events
+    // coalesce per key), so the applier is nearly always inside a batch, and still catches up quickly.
+    const keys = keysOf(config, 150);
     let current = await applier();
     const h = await history(config); // the applier creates the table
-    const load = startWriteLoad(redis, keys, { pipeline: 20, pauseMs: 10 });
+    const load = startWriteLoad(redis, keys, { pipeline: 10, pauseMs: 20 });
     let appliedUncommitted = 0;
     for (let kill = 0; kill < 2; kill++) {
-      // Kill right after a batch finished while more are queued: the next batch is in flight.
+      // A batch just finished while more are queued; half a mean batch later the next one is half written.
       let seen = -1;
-      await waitFor(
+      const at = await waitFor(
         'the applier to be applying a backlog',
         async () => {
-          const applied = (await current.outcomes()).applied ?? 0;
+          const m = await current.outcomes();
+          const applied = m.applied ?? 0;
           const moving = seen >= 0 && applied > seen;
           seen = applied;
-          return moving && applied > 50 ? true : undefined;
+          return moving && applied > 50 ? m : undefined;
         },
-        { timeoutMs: 90_000, intervalMs: 100 },
+        { timeoutMs: 120_000, intervalMs: 50 },
+      );
+      await new Promise((r) =>
+        setTimeout(r, (1_000 * (at.batch_seconds_sum ?? 0)) / (2 * (at.batch_count ?? 1))),
       );
       current.child.kill('SIGKILL');
       await new Promise((r) => current.child.once('exit', r));
@@ -334,12 +342,15 @@ async function appliedBeyondCommit(config: CdcConfig): Promise<number> {
   const [committed] = await admin.fetchOffsets({ groupId: config.applierGroup, topics: [config.topic] });
   const ends = await admin.fetchTopicOffsets(config.topic);
   await admin.disconnect();
-  const from = new Map((committed?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+  const from = new Map<number, bigint>();
   const wanted = new Map<number, bigint>(); // partition -> last offset to read
   for (const e of ends) {
-    const start = from.get(e.partition) ?? -1n;
+    // No commit yet: the applier started that partition from the beginning (low watermark).
+    const offset = BigInt(committed?.partitions.find((p) => p.partition === e.partition)?.offset ?? '-1');
+    const start = offset >= 0n ? offset : BigInt(e.low);
     const high = BigInt(e.high);
-    if (start >= 0n && start < high) wanted.set(e.partition, start + 200n < high ? start + 199n : high - 1n);
+    from.set(e.partition, start);
+    if (start < high) wanted.set(e.partition, start + 200n < high ? start + 199n : high - 1n);
   }
   if (wanted.size === 0) return 0;
 
@@ -375,10 +386,15 @@ async function appliedBeyondCommit(config: CdcConfig): Promise<number> {
   return applied;
 }
 
-/** cdc_applier_events_total by outcome, from a Prometheus text exposition. */
+/**
+ * From a Prometheus text exposition: cdc_applier_events_total by outcome (applied, stale...), and the batch
+ * duration histogram's batch_seconds_sum and batch_count.
+ */
 function applierOutcomes(text: string): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const m of text.matchAll(/^cdc_applier_events_total\{outcome="([a-z_]+)"\} (\d+(?:\.\d+)?)$/gm))
+  for (const m of text.matchAll(/^cdc_applier_events_total\{outcome="([a-z_]+)"\} (\S+)$/gm))
     out[m[1] as string] = Number(m[2]);
+  for (const m of text.matchAll(/^cdc_applier_(batch_seconds_sum|batch_seconds_count) (\S+)$/gm))
+    out[m[1] === 'batch_seconds_sum' ? 'batch_seconds_sum' : 'batch_count'] = Number(m[2]);
   return out;
 }
