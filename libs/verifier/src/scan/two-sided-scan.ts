@@ -55,6 +55,7 @@ export class VerifyResumeError extends Error {
 }
 
 const DEFAULT_SEGMENTS = 4;
+const SEEN_MISSING_MAX = 100_000;
 
 /**
  * The full two-sided scan (design: verifier). The DynamoDB side scans the table by segment and checks every
@@ -248,7 +249,9 @@ export class TwoSidedScan {
     unowned.forEach(({ key, pk, item }, i) => {
       // Gone since SCAN returned it, or a type we do not carry (stream): absent on both sides.
       if ((redis[i] as RedisState).value === null) return;
-      ctx.seenMissing.add(pk); // SCAN may return a key twice
+      // SCAN may return a key twice (during a rehash); best effort, bounded: a first verify before any snapshot
+      // finds every key missing.
+      if (ctx.seenMissing.size < SEEN_MISSING_MAX) ctx.seenMissing.add(pk);
       suspects.push({ key, pk, firstVersion: itemVersion(item) });
     });
     return this.decide(ctx, counts, suspects);
