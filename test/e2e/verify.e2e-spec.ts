@@ -39,7 +39,8 @@ function exited(child: ChildProcess): Promise<number | null> {
   });
 }
 
-describe('cdc verify: two-sided scan, repair through the log', () => {
+// Each test waits for the pipeline several times on a shared, noisy box: generous, not a speed claim.
+describe('cdc verify: two-sided scan, repair through the log', { timeout: 300_000 }, () => {
   const home = mkdtempSync(join(tmpdir(), 'cdc-verify-'));
   let app: INestApplicationContext | undefined;
   let redis: Redis | undefined;
@@ -125,7 +126,7 @@ describe('cdc verify: two-sided scan, repair through the log', () => {
     const repair = await verify(config, '--repair');
     expect(repair.code).toBe(2); // this run still found the mismatches it repaired
     expect(repair.report.repaired).toBe(expectRepaired);
-    await expectReplicated(config, redis as Redis, keys);
+    await expectReplicated(config, redis as Redis, keys, { timeoutMs: 180_000 });
     const after = await verify(config);
     expect(after.code).toBe(0);
     expect(after.report).toMatchObject({ completed: true, verdict: 'parity', parityPct: 100, mismatches: 0 });
@@ -275,7 +276,7 @@ describe('cdc verify: two-sided scan, repair through the log', () => {
     const config = testConfig({ REDIS_DB: '10' });
     const r = await connect(config);
     ({ app } = await bootPipeline(config, [ApplierModule, CaptureModule]));
-    const keys = Array.from({ length: 300 }, (_, i) => `${config.sourceId}:c:${i}`);
+    const keys = Array.from({ length: 200 }, (_, i) => `${config.sourceId}:c:${i}`);
     const tx = r.pipeline();
     for (const key of keys) tx.set(key, '0');
     await tx.exec();
@@ -289,17 +290,18 @@ describe('cdc verify: two-sided scan, repair through the log', () => {
         writes++;
       }
     });
-    // The engine in-process (what `cdc bench verify` drives); a generous grace for a noisy box.
+    // The engine in-process (what `cdc bench verify` drives). The grace is the product's bound on pipeline lag:
+    // generous here because the box is shared; one segment and one page, so the run waits it out once.
     const scan = new TwoSidedScan({
       dynamo,
       redis: r,
       sourceId: config.sourceId,
       table: config.table,
       writer: config.writer,
-      graceMs: 5_000,
+      graceMs: 30_000,
     });
     const writesBefore = writes;
-    const report = await scan.run({ match: `${config.sourceId}:*`, segments: 2, pageSize: 50 });
+    const report = await scan.run({ match: `${config.sourceId}:*`, segments: 1, pageSize: 500 });
     const writesDuring = writes - writesBefore;
     writing = false;
     await Promise.all(writers);
@@ -313,31 +315,31 @@ describe('cdc verify: two-sided scan, repair through the log', () => {
   it('a run killed with SIGKILL halfway resumes from its checkpoint and counts every key exactly once', async () => {
     const config = testConfig({ REDIS_DB: '9' });
     const r = await connect(config);
-    const keys = Array.from({ length: 1_500 }, (_, i) => `${config.sourceId}:k:${i}`);
+    const keys = Array.from({ length: 600 }, (_, i) => `${config.sourceId}:k:${i}`);
     ({ app } = await bootPipeline(config, [ApplierModule, CaptureModule]));
     for (let i = 0; i < keys.length; i += 100) {
       const tx = r.pipeline();
       for (const key of keys.slice(i, i + 100)) tx.set(key, `v-${key}`);
       await tx.exec();
     }
-    await expectReplicated(config, r, keys);
+    await expectReplicated(config, r, keys, { timeoutMs: 180_000 });
     await app.close();
     app = undefined;
     // Divergences spread over the key space, so some fall before the kill and some after.
-    const tampered = [7, 400, 800, 1_300].map((i) => keys[i] as string);
+    const tampered = [7, 200, 400, 590].map((i) => keys[i] as string);
     for (const key of tampered) await update(config, key, 'SET #val = :val', { ':val': { S: 'tampered' } });
     const created = [0, 1, 2].map((i) => `${config.sourceId}:new:${i}`);
     for (const key of created) await r.set(key, 'never captured');
 
     const checkpointFile = join(home, 'verify', `${config.sourceId}-${config.table}.json`);
-    const first = spawnVerify(config, ['--rate', '150', '--segments', '2']);
+    const first = spawnVerify(config, ['--rate', '100', '--segments', '2']);
     const partial = await waitFor(
-      'a checkpoint past 600 items+keys',
+      'a checkpoint past 300 items+keys',
       () =>
         existsSync(checkpointFile)
           ? (JSON.parse(readFileSync(checkpointFile, 'utf8')) as VerifyCheckpoint)
           : undefined,
-      { accept: (c) => c.counts.itemsScanned + c.counts.keysScanned >= 600, timeoutMs: 60_000 },
+      { accept: (c) => c.counts.itemsScanned + c.counts.keysScanned >= 300, timeoutMs: 120_000 },
     );
     first.kill('SIGKILL');
     await exited(first);
@@ -349,7 +351,7 @@ describe('cdc verify: two-sided scan, repair through the log', () => {
     expect(report).toMatchObject({ completed: true, resumed: true, segments: 2, checkpointFile: null });
     expect(report.itemsScanned).toBe(keys.length); // every DynamoDB page exactly once across the kill
     expect(report.keysScanned).toBeGreaterThanOrEqual(keys.length + created.length); // SCAN may repeat, never skip
-    expect(report.classes).toMatchObject({ match: 1_496, value: 4, missing: 3, extra: 0, 'in-flight': 0 });
+    expect(report.classes).toMatchObject({ match: 596, value: 4, missing: 3, extra: 0, 'in-flight': 0 });
     expect(existsSync(checkpointFile)).toBe(false);
   });
 });
