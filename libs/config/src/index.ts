@@ -1,3 +1,4 @@
 export * from './config';
 export * from './config.module';
 export { envSchema } from './schema';
+export * from './json-file';
