@@ -5,3 +5,6 @@ export * from './batch-applier';
 export * from './dead-letter';
 export * from './item-mapper';
 export * from './plan-batch';
+export * from './replay/replay-plan';
+export * from './replay/replay-offsets';
+export * from './replay/replay-runner';
