@@ -5,6 +5,7 @@ import {
   BenchCommand,
   BenchVerifyCommand,
 } from './commands/bench.command';
+import { ReplayCommand } from './commands/replay.command';
 import { RunCommand } from './commands/run.command';
 import { SnapshotCommand } from './commands/snapshot.command';
 import { StatusCommand } from './commands/status.command';
@@ -27,6 +28,7 @@ import {
     RunCommand,
     SnapshotCommand,
     StatusCommand,
+    ReplayCommand,
     VerifyCommand,
     BenchCommand,
     BenchCaptureCommand,
