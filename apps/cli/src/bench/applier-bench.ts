@@ -398,6 +398,8 @@ class ApplierBench {
         durationMs: leadInS * 1000,
         keyPrefix: `bench:${this.runId}:lag-lead:`,
       });
+      // Lead-in fully applied first, so the counters below cover the measured writes only.
+      await this.settle(capture, applier, lead.writes, n);
       const capBefore = await capture.snapshot();
       const outBefore = await applier.outcomes();
       const prefix = `bench:${this.runId}:lag:`;
