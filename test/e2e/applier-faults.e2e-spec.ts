@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ApplierModule } from '@cdc/applier';
+import { ApplierModule, ApplierService } from '@cdc/applier';
 import { CaptureModule } from '@cdc/capture';
 import type { CdcConfig } from '@cdc/config';
 import { type ChangeEvent, ChangeEventCodec } from '@cdc/contracts';
@@ -26,10 +26,15 @@ import {
   watchItemHistory,
 } from '@cdc/testing';
 import type Redis from 'ioredis';
-import type { IHeaders } from 'kafkajs';
+import { ConfigResourceTypes, ConfigSource, type IHeaders, type Kafka } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = join(__dirname, '..', '..');
+
+interface DlqRecord {
+  readonly value: Buffer | null;
+  readonly headers: IHeaders;
+}
 
 /**
  * Issue 4, part 7: the applier under real faults (its process killed, DynamoDB gone for 30 s, DynamoDB throttling
@@ -71,6 +76,22 @@ describe('applier faults on real engines', () => {
     const h = await watchItemHistory(config);
     cleanups.push(() => h.stop());
     return h;
+  }
+
+  /** Every record of the config's DLQ topic from its start, by key, filled in as they arrive. */
+  async function readDlq(kafka: Kafka, config: CdcConfig): Promise<Map<string, DlqRecord>> {
+    const dlq = new Map<string, DlqRecord>();
+    const consumer = kafka.consumer({ groupId: uniqueId('dlq-reader') });
+    await consumer.connect();
+    cleanups.push(() => consumer.disconnect());
+    await consumer.subscribe({ topic: config.dlqTopic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: ({ message }) => {
+        dlq.set(message.key?.toString() ?? '', { value: message.value, headers: message.headers ?? {} });
+        return Promise.resolve();
+      },
+    });
+    return dlq;
   }
 
   const keysOf = (config: CdcConfig, n: number) =>
@@ -233,18 +254,7 @@ describe('applier faults on real engines', () => {
     const config = configFor(3);
     await boot(config, [ApplierModule]);
     const codec = new ChangeEventCodec();
-    const event = (name: string, version: bigint, data: string): ChangeEvent => ({
-      sourceId: config.sourceId,
-      db: 3,
-      key: Buffer.from(`${config.sourceId}:${name}`),
-      op: 'UPSERT',
-      value: { type: 'string', data: Buffer.from(data) },
-      version,
-      expireAt: null,
-      event: 'set',
-      origin: 'live',
-      capturedAt: Date.now(),
-    });
+    const event = (name: string, version: bigint, data: string) => stringEvent(config, name, version, data);
     const garbage = Buffer.from('definitely not an Avro change event \x00\xff');
     const unknownSchema = codec.encode(event('unknown', 5n, 'x'));
     unknownSchema.fill(0xab, 2, 10); // a fingerprint no known schema has
@@ -278,17 +288,7 @@ describe('applier faults on real engines', () => {
       expect(item.value).toEqual({ type: 'string', data: Buffer.from(data) });
     }
 
-    const dlq = new Map<string, { value: Buffer | null; headers: IHeaders }>();
-    const consumer = kafka.consumer({ groupId: `${config.sourceId}-dlq-reader` });
-    await consumer.connect();
-    cleanups.push(() => consumer.disconnect());
-    await consumer.subscribe({ topic: config.dlqTopic, fromBeginning: true });
-    await consumer.run({
-      eachMessage: ({ message }) => {
-        dlq.set(message.key?.toString() ?? '', { value: message.value, headers: message.headers ?? {} });
-        return Promise.resolve();
-      },
-    });
+    const dlq = await readDlq(kafka, config);
     await waitFor('both poison records on the DLQ', () => (dlq.size >= 2 ? true : undefined), {
       timeoutMs: 60_000,
     });
@@ -328,6 +328,85 @@ describe('applier faults on real engines', () => {
     expect(await readItem(config, `${config.sourceId}:garbage`)).toBeUndefined();
     expect(await readItem(config, `${config.sourceId}:unknown`)).toBeUndefined();
   });
+
+  it('a DLQ that cannot be written stops the partition: nothing committed past the poison until it can', async () => {
+    const config = configFor(4);
+    const { app } = await boot(config, [ApplierModule]); // creates the topic and its DLQ
+    const kafka = createKafka(config.require('kafka').kafka, createLogger('warn'));
+    const admin = kafka.admin();
+    await admin.connect();
+    cleanups.push(() => admin.disconnect());
+    // The DLQ refuses every record (MESSAGE_TOO_LARGE, not retriable) until the limit is lifted again.
+    // AlterConfigs replaces the topic's whole override set, so the DLQ's own overrides are passed along.
+    const [described] = (
+      await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: config.dlqTopic }],
+      })
+    ).resources;
+    const overrides = (described?.configEntries ?? [])
+      .filter((e) => e.configSource === ConfigSource.TOPIC_CONFIG && e.configName !== 'max.message.bytes')
+      .map((e) => ({ name: e.configName, value: e.configValue }));
+    expect(overrides.map((o) => o.name)).toContain('cleanup.policy');
+    const dlqLimit = (value: string | undefined) =>
+      admin.alterConfigs({
+        validateOnly: false,
+        resources: [
+          {
+            type: ConfigResourceTypes.TOPIC,
+            name: config.dlqTopic,
+            configEntries: value ? [...overrides, { name: 'max.message.bytes', value }] : overrides,
+          },
+        ],
+      });
+    await dlqLimit('1');
+    const codec = new ChangeEventCodec();
+    const producer = kafka.producer();
+    await producer.connect();
+    cleanups.push(() => producer.disconnect());
+    const poisonKey = `${config.sourceId}:garbage`;
+    const poison = Buffer.from('not a change event');
+    const [sent] = await producer.send({
+      topic: config.topic,
+      acks: -1,
+      messages: [
+        { key: poisonKey, value: poison, partition: 0 },
+        {
+          key: `${config.sourceId}:x`,
+          value: codec.encode(stringEvent(config, 'x', 20n, 'x')),
+          partition: 0,
+        },
+      ],
+    });
+    const poisonOffset = BigInt(sent?.baseOffset ?? '-1');
+    expect(poisonOffset).toBeGreaterThanOrEqual(0n);
+
+    // The batch holding the poison fails on the DLQ write: its partition is paused, to be retried, not skipped.
+    const paused = await waitFor(
+      'partition 0 paused by the DLQ failure',
+      () => app.get(ApplierService).stats.paused.find((p) => p.partition.endsWith(':0')),
+      { timeoutMs: 90_000 },
+    );
+    expect(paused.error.length).toBeGreaterThan(0);
+    const committed = async () => {
+      const [t] = await admin.fetchOffsets({ groupId: config.applierGroup, topics: [config.topic] });
+      return BigInt(t?.partitions.find((p) => p.partition === 0)?.offset ?? '-1');
+    };
+    expect(await committed()).toBeLessThanOrEqual(poisonOffset);
+    const dlq = await readDlq(kafka, config);
+
+    await dlqLimit(undefined); // back to the broker's default
+    const record = await waitFor('the poison on the DLQ once it can be written', () => dlq.get(poisonKey), {
+      timeoutMs: 90_000,
+    });
+    expect(record.value?.equals(poison)).toBe(true);
+    expect(record.headers['cdc-source-offset']?.toString()).toBe(String(poisonOffset));
+    await waitFor('the partition to move past the poison', committed, {
+      accept: (o) => o > poisonOffset + 1n,
+      timeoutMs: 90_000,
+    });
+    expect(dlq.size).toBe(1);
+  }, 240_000);
 });
 
 /**
@@ -384,6 +463,22 @@ async function appliedBeyondCommit(config: CdcConfig): Promise<number> {
     if (item && item.version >= event.version) applied++;
   }
   return applied;
+}
+
+/** A string UPSERT event for `<source>:<name>`, as capture would write it. */
+function stringEvent(config: CdcConfig, name: string, version: bigint, data: string): ChangeEvent {
+  return {
+    sourceId: config.sourceId,
+    db: config.require('redis').redis.db,
+    key: Buffer.from(`${config.sourceId}:${name}`),
+    op: 'UPSERT',
+    value: { type: 'string', data: Buffer.from(data) },
+    version,
+    expireAt: null,
+    event: 'set',
+    origin: 'live',
+    capturedAt: Date.now(),
+  };
 }
 
 /**
