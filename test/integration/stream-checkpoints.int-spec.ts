@@ -35,7 +35,10 @@ beforeAll(async () => {
   await redis.connect();
 });
 
-afterAll(() => {
+const dataKeys: string[] = [];
+
+afterAll(async () => {
+  if (dataKeys.length > 0) await redis?.del(...dataKeys); // DB 11 keeps no data keys between runs
   redis?.disconnect();
   dynamo.destroy();
   for (const c of clients) c.destroy();
@@ -229,6 +232,7 @@ describe('verifier restart', () => {
     itemValue = (key: string) => `v:${key}`,
   ): Promise<void> {
     for (const key of keys) {
+      dataKeys.push(key);
       await redis.set(key, `v:${key}`);
       const event: ChangeEvent = {
         sourceId: config.sourceId,
