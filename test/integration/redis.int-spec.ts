@@ -7,8 +7,8 @@ import {
   missingClasses,
   NotificationsOffError,
   REQUIRED_EVENT_CLASSES,
+  VERSION_COUNTER_KEY,
   VersionedReader,
-  versionKeyFor,
 } from '@cdc/redis';
 import { startRedisServer, testConfig, type TestRedisServer, uniqueId, waitFor } from '@cdc/testing';
 import type Redis from 'ioredis';
@@ -155,7 +155,7 @@ describe('VersionedReader on the shared Redis', () => {
   });
 
   it('two readers on two connections reading concurrently never hand out the same version', async () => {
-    const keys = ['c1', 'c2', '{tag}c3', '{tag}c4'].map(binKey); // c3 and c4 share a slot, so a counter
+    const keys = ['c1', 'c2', '{tag}c3', '{tag}c4'].map(binKey);
     for (const k of keys) await redis.set(k, 'v');
     const conns = [client(cfg, 'int-redis-a'), client(cfg, 'int-redis-b')];
     await Promise.all(conns.map((c) => c.connect()));
@@ -187,7 +187,7 @@ describe('VersionedReader on the shared Redis', () => {
         all.push(...versions);
       }
     }
-    // Per key (and per slot: c3/c4 share one counter) no version is ever handed out twice.
+    // One counter per database: no version is ever handed out twice, for any key.
     expect(all).toHaveLength(2 * keys.length * 80);
     expect(new Set(all.map(String)).size).toBe(all.length);
   });
@@ -196,7 +196,7 @@ describe('VersionedReader on the shared Redis', () => {
     const key = binKey('nobump');
     await redis.set(key, 'v');
     const bumped = await one(key, true);
-    const vkey = versionKeyFor(key);
+    const vkey = VERSION_COUNTER_KEY;
     const stored = await redis.get(vkey);
     expect(stored).toBe(bumped.version.toString()); // bump=true does write it
 
@@ -223,7 +223,7 @@ describe('VersionedReader across a Redis restart without persistence', () => {
     // Push the counter ahead of the clock a little: many reads in one pipeline.
     const before = await reader.read(Array.from({ length: 500 }, () => key));
     const maxBefore = before.reduce((m, s) => (s.version > m ? s.version : m), 0n);
-    expect(await redis.get(versionKeyFor(key))).toBe(maxBefore.toString());
+    expect(await redis.get(VERSION_COUNTER_KEY)).toBe(maxBefore.toString());
 
     const oldPid = server.pid;
     await server.restart();
@@ -234,7 +234,7 @@ describe('VersionedReader across a Redis restart without persistence', () => {
       (await redis.ping()) === 'PONG' ? true : undefined,
     );
     expect(await redis.exists(key)).toBe(0);
-    expect(await redis.get(versionKeyFor(key))).toBeNull();
+    expect(await redis.get(VERSION_COUNTER_KEY)).toBeNull();
 
     await redis.set(key, 'after');
     const [after] = await reader.read([key]);
