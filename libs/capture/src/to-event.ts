@@ -49,10 +49,16 @@ export function keyStateToEvent(state: KeyState, ctx: EventContext): Captured {
   if (state.type === 'none' || state.value === null) return { event: deleteEvent(state, ctx) };
   return {
     event: {
-      ...deleteEvent(state, ctx),
+      sourceId: ctx.sourceId,
+      db: ctx.db,
+      key: state.key,
       op: 'UPSERT',
       value: state.value,
+      version: state.version,
       expireAt: state.expireAtMs,
+      event: ctx.event,
+      origin: ctx.origin,
+      capturedAt: state.readAtMs,
     },
   };
 }
