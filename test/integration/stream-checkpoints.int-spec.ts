@@ -135,8 +135,11 @@ describe('persisted stream checkpoints', () => {
       expect(BigInt(seq as string)).toBeGreaterThan(0n);
 
       // Written while no reader runs, then a new reader (fresh store object, as a new process would have).
+      // A shard trimmed from the stream meanwhile is forgotten by the next discovery round.
       const after = pks(table, 'b', 5);
       await put(table, after);
+      const key = controlKeys.streamCheckpoints(config.sourceId, table);
+      await redis.hset(key, 'shardId-trimmed-long-ago', '42', 'closed:shardId-trimmed-long-ago', '1');
       const second: string[] = [];
       const b = reader(client, streamArn as string, table, second, errors);
       b.start();
@@ -146,6 +149,7 @@ describe('persisted stream checkpoints', () => {
         await b.stop();
       }
       expect(second).toEqual(after); // nothing before the checkpoint was delivered again
+      expect(await redis.hkeys(key)).toEqual([shardId]);
       expect(errors).toEqual([]);
 
       // A late writer holding an older sequence number cannot pull the checkpoint back.

@@ -24,6 +24,8 @@ export interface CheckpointStore {
   /** Marks a closed shard as fully read. */
   close(shardId: string): Promise<void>;
   closed(): Promise<ReadonlySet<string>>;
+  /** Forgets shards no longer in the stream (trimmed 24 h after they closed), so the store stays small. */
+  prune(liveShardIds: ReadonlySet<string>): Promise<void>;
 }
 
 export class MemoryCheckpoints implements CheckpointStore {
@@ -42,6 +44,14 @@ export class MemoryCheckpoints implements CheckpointStore {
   }
   closed(): Promise<ReadonlySet<string>> {
     return Promise.resolve(this.done);
+  }
+  prune(liveShardIds: ReadonlySet<string>): Promise<void> {
+    for (const id of [...this.map.keys(), ...this.done])
+      if (!liveShardIds.has(id)) {
+        this.map.delete(id);
+        this.done.delete(id);
+      }
+    return Promise.resolve();
   }
 }
 
@@ -161,6 +171,7 @@ export class StreamReader {
     while (this.running) {
       try {
         const shards = await this.listShards();
+        await this.opts.checkpoints.prune(new Set(shards.map((s) => s.shardId)));
         for (const id of await this.opts.checkpoints.closed()) this.finished.add(id);
         let waiting = 0;
         for (const shard of readyShards(shards, this.finished, new Set(this.active.keys()))) {

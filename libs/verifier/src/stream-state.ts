@@ -45,6 +45,12 @@ export class RedisStreamCheckpoints implements CheckpointStore {
     const fields = await this.redis.hkeys(this.key);
     return new Set(fields.filter((f) => f.startsWith(CLOSED)).map((f) => f.slice(CLOSED.length)));
   }
+
+  async prune(liveShardIds: ReadonlySet<string>): Promise<void> {
+    const fields = await this.redis.hkeys(this.key);
+    const stale = fields.filter((f) => !liveShardIds.has(f.startsWith(CLOSED) ? f.slice(CLOSED.length) : f));
+    if (stale.length > 0) await this.redis.hdel(this.key, ...stale);
+  }
 }
 
 // Renew or release only a lease this instance still holds (https://redis.io/docs/latest/develop/use/patterns/distributed-locks/).
