@@ -38,8 +38,9 @@ interface DlqRecord {
 
 /**
  * Issue 4, part 7: the applier under real faults (its process killed, DynamoDB gone for 30 s, DynamoDB throttling
- * and failing a third of requests, poison on the topic). In each: nothing lost, no item's version ever decreases
- * (read back from the table's stream), and the final table equals Redis.
+ * and failing a third of requests, poison on the topic, a DLQ that refuses writes). In each: nothing lost, no
+ * item's version ever decreases (read back from the table's stream), and the final table equals Redis. The
+ * replay-while-live case lives with the replay command's tests.
  */
 describe('applier faults on real engines', () => {
   let redisServer: TestRedisServer;
