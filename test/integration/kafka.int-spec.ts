@@ -191,8 +191,10 @@ describe('BatchConsumer', () => {
     const handled: string[] = [];
     const failed = new Set<string>();
     const committedAtFailure: Array<{ first: string; committed: string | undefined }> = [];
+    const pauses: Array<{ partition: number; attempt: number }> = [];
     const consumer = new BatchConsumer(
       track(kafka.consumer({ groupId, retry: { initialRetryTime: 100, retries: 8 } })),
+      { onPause: ({ partition, attempt }) => pauses.push({ partition, attempt }) },
     );
     await consumer.start(topic, async (batch: Batch) => {
       const offsets = batch.messages.map((m) => m.offset);
@@ -224,6 +226,30 @@ describe('BatchConsumer', () => {
     }
     expect(new Set(handled)).toEqual(new Set(Array.from({ length: 10 }, (_, i) => `m${i}`)));
     expect(await committed(groupId, topic)).toBe('10');
+    // Each failure paused the partition (and was retried after the backoff) instead of crashing the consumer.
+    expect(pauses.length).toBe(failed.size);
+    expect(pauses.every((p) => p.partition === 0 && p.attempt === 1)).toBe(true);
+  });
+
+  it('stop() during a batch lets it finish and commits it before leaving the group', async () => {
+    const topic = await newTopic(1);
+    const groupId = uniqueId('kafka-int-group');
+    const producer = await connectedProducer();
+    await produce(producer, topic, 0, 5);
+
+    let entered!: () => void;
+    const inBatch = new Promise<void>((r) => (entered = r));
+    const handled: string[] = [];
+    const consumer = new BatchConsumer(track(kafka.consumer({ groupId })));
+    await consumer.start(topic, async (batch) => {
+      entered();
+      await new Promise((r) => setTimeout(r, 1_500)); // a slow write still in flight when SIGTERM comes
+      for (const m of batch.messages) handled.push(m.offset);
+    });
+    await inBatch;
+    await consumer.stop();
+    expect(handled).toEqual(['0', '1', '2', '3', '4']);
+    expect(await committed(groupId, topic)).toBe('5');
   });
 
   it('a new consumer in the same group starts after the committed offset', async () => {

@@ -58,6 +58,10 @@ export class BatchConsumer {
   private readonly failures = new Map<string, number>();
   private readonly resumes = new Map<string, NodeJS.Timeout>();
   private readonly errors = new Map<string, string>();
+  private topic: string | undefined;
+  private stopping = false;
+  /** The batch being handled (kafkajs runs one at a time by default), so stop() can wait for its commit. */
+  private inFlight: Promise<void> | undefined;
 
   constructor(
     private readonly consumer: Consumer,
@@ -83,12 +87,22 @@ export class BatchConsumer {
   }
 
   async start(topic: string, handler: BatchHandler, fromBeginning = true): Promise<void> {
+    this.topic = topic;
     await this.consumer.connect();
     await this.consumer.subscribe({ topic, fromBeginning });
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      eachBatch: (payload) => this.onBatch(payload, handler),
+      eachBatch: async (payload) => {
+        if (this.stopping) return; // left unresolved and uncommitted: whoever reads next gets it
+        const run = this.onBatch(payload, handler);
+        this.inFlight = run;
+        try {
+          await run;
+        } finally {
+          if (this.inFlight === run) this.inFlight = undefined;
+        }
+      },
     });
   }
 
@@ -153,10 +167,16 @@ export class BatchConsumer {
     ]);
   }
 
+  /**
+   * Graceful stop: stop fetching, let the in-flight batch finish AND commit, then leave the group. kafkajs drops
+   * a commit made once its own stop() has begun, so the drain happens before disconnect(), not inside it.
+   */
   async stop(): Promise<void> {
+    this.stopping = true;
     for (const timer of this.resumes.values()) clearTimeout(timer);
     this.resumes.clear();
-    // disconnect() waits for the running eachBatch to finish before leaving the group.
+    if (this.topic !== undefined && this.member) this.consumer.pause([{ topic: this.topic }]);
+    await this.inFlight?.catch(() => undefined);
     await this.consumer.disconnect();
   }
 }
