@@ -72,29 +72,8 @@ export class TwoSidedScan {
   }
 
   async run(opts: TwoSidedScanOptions = {}): Promise<ScanReport> {
-    const match = opts.match ?? null;
-    const previous = opts.resume ? ((await opts.checkpoints?.load()) ?? null) : null;
-    if (previous) {
-      const problem = resumeProblem(previous, {
-        table: this.deps.table,
-        match,
-        ...(opts.segments !== undefined ? { segments: opts.segments } : {}),
-      });
-      if (problem) throw new VerifyResumeError(problem);
-    } else await opts.checkpoints?.clear();
-    const segments = previous?.segments ?? opts.segments ?? DEFAULT_SEGMENTS;
-    const state: RunState = previous
-      ? { ...previous, dynamo: [...previous.dynamo] }
-      : {
-          table: this.deps.table,
-          match,
-          segments,
-          startedAt: Date.now(),
-          dynamo: Array.from({ length: segments }, () => ({ lastKey: null, done: false })),
-          redis: { cursor: '0', done: false },
-          counts: emptyCounts(),
-        };
-    opts.onStart?.(await this.expected(), previous ? state.counts : null);
+    const { state, resumed } = await this.initialState(opts);
+    opts.onStart?.(await this.expected(), resumed ? state.counts : null);
 
     // One failing side stops the others; the caller's abort stops all of them.
     const stop = new AbortController();
@@ -125,23 +104,57 @@ export class TwoSidedScan {
     await saver?.flush();
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
+    return this.finish(state, resumed, opts.checkpoints);
+  }
 
+  /** A fresh state, or the checkpoint's when resuming with the same options. */
+  private async initialState(opts: TwoSidedScanOptions): Promise<{ state: RunState; resumed: boolean }> {
+    const match = opts.match ?? null;
+    const previous = opts.resume ? ((await opts.checkpoints?.load()) ?? null) : null;
+    if (previous) {
+      const problem = resumeProblem(previous, {
+        table: this.deps.table,
+        match,
+        ...(opts.segments !== undefined ? { segments: opts.segments } : {}),
+      });
+      if (problem) throw new VerifyResumeError(problem);
+      return { state: { ...previous, dynamo: [...previous.dynamo] }, resumed: true };
+    }
+    await opts.checkpoints?.clear();
+    const segments = opts.segments ?? DEFAULT_SEGMENTS;
+    const state: RunState = {
+      table: this.deps.table,
+      match,
+      segments,
+      startedAt: Date.now(),
+      dynamo: Array.from({ length: segments }, () => ({ lastKey: null, done: false })),
+      redis: { cursor: '0', done: false },
+      counts: emptyCounts(),
+    };
+    return { state, resumed: false };
+  }
+
+  private async finish(
+    state: RunState,
+    resumed: boolean,
+    checkpoints: VerifyCheckpointStore | undefined,
+  ): Promise<ScanReport> {
     const completed = state.redis.done && state.dynamo.every((s) => s.done);
     const report = buildReport(
       {
         sourceId: this.deps.sourceId,
         table: this.deps.table,
-        match,
-        segments,
+        match: state.match,
+        segments: state.segments,
         startedAt: state.startedAt,
         finishedAt: Date.now(),
         completed,
-        resumed: previous !== null,
+        resumed,
       },
       state.counts,
     );
     if (completed) {
-      await opts.checkpoints?.clear();
+      await checkpoints?.clear();
       // `cdc status` reads the last complete run from here.
       await this.deps.redis.set(
         controlKeys.lastScan(this.deps.sourceId, this.deps.table),
