@@ -82,8 +82,13 @@ return 1
 /** The version counter of the database the connection is on. */
 export const VERSION_COUNTER_KEY = `${INTERNAL_PREFIX}ver`;
 
-/** Keys per script call: bounds how long one call holds Redis (a pipeline carries several calls). */
-export const MAX_KEYS_PER_CALL = 500;
+/**
+ * Keys per script call. A script blocks every other client while it runs, so a call must stay short even when
+ * its keys are big (each up to the size guard): 100 keeps a call of small values well under a millisecond, and
+ * one counter write per 100 reads already removes 99% of the old per-key writes. A pipeline carries several
+ * calls, so a batch is still one round trip.
+ */
+export const MAX_KEYS_PER_CALL = 100;
 
 export interface KeyState {
   readonly key: Buffer;
