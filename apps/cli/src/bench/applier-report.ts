@@ -279,8 +279,8 @@ export function renderApplierSection(r: ApplierBenchReport): string {
         `${formatCount(s.events)} change events with unique keys produced onto a fresh topic, then a fresh applier ` +
         'drains them; the rate runs from its first commit to the last (consumer lag 0), so group join and the ' +
         `first batch are outside it. Raw and applier phases alternate, after a ${formatCount(s.warmup)}-put ` +
-        'warm-up of DynamoDB Local, so drift on the shared box hits both sides. Every table is created the same ' +
-        'way (stream on).',
+        'warm-up of DynamoDB Local, so drift on the shared box hits both sides. Every phase writes its own keys ' +
+        'into one table of the run, created the way the applier creates it (stream on).',
     ),
     '',
     ...mdTable(['phase', 'writer', 'rate', 'measured'], ['l', 'l', 'r', 'r'], phaseRows),
