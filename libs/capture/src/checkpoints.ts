@@ -1,5 +1,4 @@
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { JsonFile } from '@cdc/config';
 import { INTERNAL_PREFIX } from '@cdc/redis';
 import type Redis from 'ioredis';
 import type { CheckpointStore, ScanCheckpoint } from './keyspace-scanner';
@@ -46,27 +45,5 @@ export class RedisCheckpointStore implements CheckpointStore {
   }
 }
 
-/** The CLI snapshot's checkpoint: a JSON file written atomically (temp file + rename), so kill -9 never tears it. */
-export class FileCheckpointStore implements CheckpointStore {
-  constructor(private readonly path: string) {}
-
-  async load(): Promise<ScanCheckpoint | null> {
-    try {
-      return JSON.parse(await readFile(this.path, 'utf8')) as ScanCheckpoint;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw err;
-    }
-  }
-
-  async save(c: ScanCheckpoint): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true });
-    const tmp = `${this.path}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify(c));
-    await rename(tmp, this.path);
-  }
-
-  async clear(): Promise<void> {
-    await rm(this.path, { force: true });
-  }
-}
+/** The CLI snapshot's checkpoint: one JSON file written atomically, so kill -9 never tears it. */
+export class FileCheckpointStore extends JsonFile<ScanCheckpoint> implements CheckpointStore {}

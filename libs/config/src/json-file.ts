@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 
 /**
  * A checkpoint kept as one JSON file, written atomically (temp file + rename, atomic on POSIX), so kill -9
- * never leaves a torn file: the checkpoint of a CLI run that must survive a kill (cdc replay).
+ * never leaves a torn file: the checkpoint of a CLI run that must survive a kill (snapshot, verify, replay).
  */
 export class JsonFile<T> {
   constructor(readonly path: string) {}

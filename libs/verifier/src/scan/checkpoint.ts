@@ -1,5 +1,4 @@
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { JsonFile } from '@cdc/config';
 import type { Item } from '@cdc/parity';
 import type { ScanCounts } from './report';
 
@@ -38,30 +37,8 @@ export function resumeProblem(
   return null;
 }
 
-/** A JSON file written atomically (temp file + rename), so kill -9 never leaves a torn checkpoint. */
-export class FileVerifyCheckpoints implements VerifyCheckpointStore {
-  constructor(readonly path: string) {}
-
-  async load(): Promise<VerifyCheckpoint | null> {
-    try {
-      return JSON.parse(await readFile(this.path, 'utf8')) as VerifyCheckpoint;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw err;
-    }
-  }
-
-  async save(c: VerifyCheckpoint): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true });
-    const tmp = `${this.path}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify(c));
-    await rename(tmp, this.path);
-  }
-
-  async clear(): Promise<void> {
-    await rm(this.path, { force: true });
-  }
-}
+/** The CLI's checkpoint: one JSON file written atomically, so kill -9 never leaves a torn checkpoint. */
+export class FileVerifyCheckpoints extends JsonFile<VerifyCheckpoint> implements VerifyCheckpointStore {}
 
 /**
  * Segments commit concurrently; saves must not overlap (one temp file) and only the newest state matters. So
