@@ -56,6 +56,77 @@ const timestamp = (d: Date): string =>
     .replace(/\.\d+Z$/, 'Z')
     .replace(/:/g, '-');
 
+/**
+ * Runs one bench: Ctrl-C stops what it started (its child processes, the bench stack) and exits 130; then the
+ * JSON report is written and its own section of the docs file replaced (the other sections are kept).
+ */
+async function runBench<R>(
+  t: ReportTargets,
+  spec: {
+    readonly section: string;
+    readonly resources: { readonly stackToStop?: string };
+    readonly children: () => Iterable<{ kill(): unknown }>;
+    readonly run: () => Promise<R>;
+    readonly render: (report: R) => string;
+  },
+): Promise<R> {
+  const killChildren = () => {
+    for (const child of spec.children()) child.kill();
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    process.stderr.write(`\n${signal}: stopping what the ${spec.section.toLowerCase()} bench started...\n`);
+    killChildren();
+    const stack = spec.resources.stackToStop;
+    void (stack ? stackDown({ stateDir: stack }) : Promise.resolve()).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  process.once('exit', killChildren);
+  let report: R;
+  try {
+    report = await spec
+      .run()
+      .catch((err: unknown) =>
+        fail(
+          err instanceof StackError
+            ? err.message
+            : `bench ${spec.section.toLowerCase()} failed: ${String(err)}`,
+        ),
+      );
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.off('exit', killChildren);
+  }
+  await writeFile(t.reportFile, `${JSON.stringify(report, null, 2)}\n`);
+  if (t.docs && existsSync(t.docs)) {
+    writeFileSync(t.docs, upsertSection(readFileSync(t.docs, 'utf8'), spec.section, spec.render(report)));
+    t.progress.line(`docs: updated the ${spec.section} section of ${shortPath(t.docs)}`);
+  }
+  return report;
+}
+
+interface ReportTargets {
+  readonly json: boolean;
+  readonly progress: Progress;
+  readonly reportFile: string;
+  readonly docs: string | undefined;
+}
+
+/** Where a bench run reports: --json (quiet progress), the JSON file, and the docs file whose section it replaces. */
+async function reportTargets(
+  bench: string,
+  opts: { json?: boolean; out?: string; docs?: string | boolean },
+): Promise<ReportTargets> {
+  const json = opts.json === true;
+  const reportFile = resolve(opts.out ?? join(cdcHome(), 'bench', `${bench}-${timestamp(new Date())}.json`));
+  const explicitDocs = typeof opts.docs === 'string' ? opts.docs : undefined;
+  const docs = opts.docs === false ? undefined : resolve(explicitDocs ?? join('docs', 'benchmarks.md'));
+  if (docs && explicitDocs && !existsSync(docs)) fail(`--docs: ${docs} does not exist`, 64);
+  await mkdir(dirname(reportFile), { recursive: true });
+  return { json, progress: new Progress(!json), reportFile, docs };
+}
+
 @SubCommand({
   name: 'capture',
   description:
@@ -64,57 +135,36 @@ const timestamp = (d: Date): string =>
 })
 export class BenchCaptureCommand extends CommandRunner {
   async run(_args: string[], opts: BenchCaptureOptions): Promise<void> {
-    const json = opts.json === true;
-    const progress = new Progress(!json);
-    const reportFile = resolve(opts.out ?? join(cdcHome(), 'bench', `capture-${timestamp(new Date())}.json`));
-    const explicitDocs = typeof opts.docs === 'string' ? opts.docs : undefined;
-    const docs = opts.docs === false ? undefined : resolve(explicitDocs ?? join('docs', 'benchmarks.md'));
-    if (docs && explicitDocs && !existsSync(docs)) fail(`--docs: ${docs} does not exist`, 64);
-    await mkdir(dirname(reportFile), { recursive: true });
+    const targets = await reportTargets('capture', opts);
+    const { json, progress, reportFile } = targets;
 
     const res: BenchResources = {};
-    // Ctrl-C: stop what this run started (capture, the bench stack), then exit like an interrupted command.
-    const onSignal = (signal: NodeJS.Signals) => {
-      process.stderr.write(`\n${signal}: stopping capture and the bench stack...\n`);
-      res.capture?.kill();
-      const stack = res.stackToStop;
-      void (stack ? stackDown({ stateDir: stack }) : Promise.resolve()).finally(() => process.exit(130));
-    };
-    const onExit = () => res.capture?.kill();
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-    process.once('exit', onExit);
-
-    const report = await runCaptureBench(
-      {
-        durationS: opts.duration ?? 10,
-        clients: opts.clients ?? 32,
-        keys: opts.keys ?? 10_000,
-        pairs: opts.pairs ?? 2,
-        burstKeys: opts.burstKeys ?? 200_000,
-        valueBytes: opts.valueBytes ?? 32,
-        captureBatchSize: opts.captureBatchSize ?? 500,
-        notifyFlags: opts.notifyFlags ?? REQUIRED_EVENT_CLASSES,
-        ...(opts.captureMain ? { captureMain: resolve(opts.captureMain) } : {}),
-        inProcess: opts.inProcess === true,
-        command: commandLine(),
-        reportFile: shortPath(reportFile),
-        captureLog: reportFile.replace(/\.json$/, '') + '.capture.log',
-      },
-      progress,
-      res,
-    ).catch((err: unknown) =>
-      fail(err instanceof StackError ? err.message : `bench capture failed: ${String(err)}`),
-    );
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    process.off('exit', onExit);
-
-    await writeFile(reportFile, `${JSON.stringify(report, null, 2)}\n`);
-    if (docs && existsSync(docs)) {
-      writeFileSync(docs, upsertSection(readFileSync(docs, 'utf8'), 'Capture', renderCaptureSection(report)));
-      progress.line(`docs: updated the Capture section of ${shortPath(docs)}`);
-    }
+    const report = await runBench(targets, {
+      section: 'Capture',
+      resources: res,
+      children: () => (res.capture ? [res.capture] : []),
+      run: () =>
+        runCaptureBench(
+          {
+            durationS: opts.duration ?? 10,
+            clients: opts.clients ?? 32,
+            keys: opts.keys ?? 10_000,
+            pairs: opts.pairs ?? 2,
+            burstKeys: opts.burstKeys ?? 200_000,
+            valueBytes: opts.valueBytes ?? 32,
+            captureBatchSize: opts.captureBatchSize ?? 500,
+            notifyFlags: opts.notifyFlags ?? REQUIRED_EVENT_CLASSES,
+            ...(opts.captureMain ? { captureMain: resolve(opts.captureMain) } : {}),
+            inProcess: opts.inProcess === true,
+            command: commandLine(),
+            reportFile: shortPath(reportFile),
+            captureLog: reportFile.replace(/\.json$/, '') + '.capture.log',
+          },
+          progress,
+          res,
+        ),
+      render: renderCaptureSection,
+    });
     if (json) printJson(report);
     else process.stdout.write(`\n${renderCaptureSummary(report)}`);
     const ok = report.loss.lost === 0 && report.loss.burstKeysMissing === 0 && report.ceiling.complete;
@@ -242,57 +292,34 @@ interface BenchApplierOptions {
 })
 export class BenchApplierCommand extends CommandRunner {
   async run(_args: string[], opts: BenchApplierOptions): Promise<void> {
-    const json = opts.json === true;
-    const progress = new Progress(!json);
-    const reportFile = resolve(opts.out ?? join(cdcHome(), 'bench', `applier-${timestamp(new Date())}.json`));
-    const explicitDocs = typeof opts.docs === 'string' ? opts.docs : undefined;
-    const docs = opts.docs === false ? undefined : resolve(explicitDocs ?? join('docs', 'benchmarks.md'));
-    if (docs && explicitDocs && !existsSync(docs)) fail(`--docs: ${docs} does not exist`, 64);
-    await mkdir(dirname(reportFile), { recursive: true });
+    const targets = await reportTargets('applier', opts);
+    const { json, progress, reportFile } = targets;
 
     const res: ApplierBenchResources = { children: new Set() };
-    // Ctrl-C: stop what this run started (applier, capture, the bench stack), then exit like an interrupted command.
-    const onSignal = (signal: NodeJS.Signals) => {
-      process.stderr.write(`\n${signal}: stopping the applier, capture and the bench stack...\n`);
-      for (const child of res.children) child.kill();
-      const stack = res.stackToStop;
-      void (stack ? stackDown({ stateDir: stack }) : Promise.resolve()).finally(() => process.exit(130));
-    };
-    const onExit = () => {
-      for (const child of res.children) child.kill();
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-    process.once('exit', onExit);
-
-    const report = await runApplierBench(
-      {
-        events: opts.events ?? 20_000,
-        concurrency: opts.concurrency ?? 16,
-        pairs: opts.pairs ?? 2,
-        zipfKeys: opts.zipfKeys ?? 10_000,
-        zipfS: opts.zipfS ?? 1.1,
-        durationS: opts.duration ?? 30,
-        valueBytes: 32,
-        keepStack: opts.keepStack === true,
-        command: commandLine(),
-        reportFile: shortPath(reportFile),
-        logPrefix: reportFile.replace(/\.json$/, ''),
-      },
-      progress,
-      res,
-    ).catch((err: unknown) =>
-      fail(err instanceof StackError ? err.message : `bench applier failed: ${String(err)}`),
-    );
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    process.off('exit', onExit);
-
-    await writeFile(reportFile, `${JSON.stringify(report, null, 2)}\n`);
-    if (docs && existsSync(docs)) {
-      writeFileSync(docs, upsertSection(readFileSync(docs, 'utf8'), 'Applier', renderApplierSection(report)));
-      progress.line(`docs: updated the Applier section of ${shortPath(docs)}`);
-    }
+    const report = await runBench(targets, {
+      section: 'Applier',
+      resources: res,
+      children: () => res.children,
+      run: () =>
+        runApplierBench(
+          {
+            events: opts.events ?? 20_000,
+            concurrency: opts.concurrency ?? 16,
+            pairs: opts.pairs ?? 2,
+            zipfKeys: opts.zipfKeys ?? 10_000,
+            zipfS: opts.zipfS ?? 1.1,
+            durationS: opts.duration ?? 30,
+            valueBytes: 32,
+            keepStack: opts.keepStack === true,
+            command: commandLine(),
+            reportFile: shortPath(reportFile),
+            logPrefix: reportFile.replace(/\.json$/, ''),
+          },
+          progress,
+          res,
+        ),
+      render: renderApplierSection,
+    });
     if (json) printJson(report);
     else process.stdout.write(`\n${renderApplierSummary(report)}`);
     // Speed targets are reported, not enforced; losing or corrupting data is a failure.
@@ -398,47 +425,31 @@ interface BenchVerifyOptions {
 })
 export class BenchVerifyCommand extends CommandRunner {
   async run(_args: string[], opts: BenchVerifyOptions): Promise<void> {
-    const json = opts.json === true;
-    const progress = new Progress(!json);
-    const reportFile = resolve(opts.out ?? join(cdcHome(), 'bench', `verify-${timestamp(new Date())}.json`));
-    const explicitDocs = typeof opts.docs === 'string' ? opts.docs : undefined;
-    const docs = opts.docs === false ? undefined : resolve(explicitDocs ?? join('docs', 'benchmarks.md'));
-    if (docs && explicitDocs && !existsSync(docs)) fail(`--docs: ${docs} does not exist`, 64);
-    await mkdir(dirname(reportFile), { recursive: true });
+    const targets = await reportTargets('verify', opts);
+    const { json, progress, reportFile } = targets;
 
     const res: VerifyBenchResources = {};
-    // Ctrl-C: stop the bench stack if this run started it, then exit like an interrupted command.
-    const onSignal = (signal: NodeJS.Signals) => {
-      process.stderr.write(`\n${signal}: stopping the bench stack...\n`);
-      const stack = res.stackToStop;
-      void (stack ? stackDown({ stateDir: stack }) : Promise.resolve()).finally(() => process.exit(130));
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-    const report = await runVerifyBench(
-      {
-        keys: opts.keys ?? 50_000,
-        segments: opts.segments ?? 4,
-        rounds: opts.rounds ?? 2,
-        lagPerS: opts.lagRate ?? 50,
-        lagSeconds: opts.lagSeconds ?? 20,
-        keepStack: opts.keepStack === true,
-        command: commandLine(),
-        reportFile: shortPath(reportFile),
-      },
-      progress,
-      res,
-    ).catch((err: unknown) =>
-      fail(err instanceof StackError ? err.message : `bench verify failed: ${String(err)}`),
-    );
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-
-    await writeFile(reportFile, `${JSON.stringify(report, null, 2)}\n`);
-    if (docs && existsSync(docs)) {
-      writeFileSync(docs, upsertSection(readFileSync(docs, 'utf8'), 'Verify', renderVerifySection(report)));
-      progress.line(`docs: updated the Verify section of ${shortPath(docs)}`);
-    }
+    const report = await runBench(targets, {
+      section: 'Verify',
+      resources: res,
+      children: () => [],
+      run: () =>
+        runVerifyBench(
+          {
+            keys: opts.keys ?? 50_000,
+            segments: opts.segments ?? 4,
+            rounds: opts.rounds ?? 2,
+            lagPerS: opts.lagRate ?? 50,
+            lagSeconds: opts.lagSeconds ?? 20,
+            keepStack: opts.keepStack === true,
+            command: commandLine(),
+            reportFile: shortPath(reportFile),
+          },
+          progress,
+          res,
+        ),
+      render: renderVerifySection,
+    });
     if (json) printJson(report);
     else process.stdout.write(`\n${renderVerifySummary(report)}`);
     // Speed is reported, not enforced; a verifier that finds mismatches on equal data, or no verdicts, fails.
