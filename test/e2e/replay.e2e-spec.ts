@@ -28,8 +28,13 @@ const ROOT = join(__dirname, '..', '..');
 const DB = '13';
 
 /** Every item of a table by pk, without what legitimately differs between two appliers of the same events. */
+/**
+ * This test's items of a table (its keys carry its source id): the tests share a Redis DB, and a capture's
+ * reconciliation scan (after a restart) also re-captures keys earlier tests left there.
+ */
 async function tableItems(config: CdcConfig, table: string): Promise<Map<string, Item>> {
   const client = createDynamoClient(config.dynamo);
+  const own = `${config.sourceId}:`;
   const out = new Map<string, Item>();
   try {
     for await (const page of paginateScan({ client }, { TableName: table, ConsistentRead: true }))
@@ -37,7 +42,8 @@ async function tableItems(config: CdcConfig, table: string): Promise<Map<string,
         const { [ATTR.appliedAt]: _applied, ...rest } = item;
         // A tombstone's TTL is counted from when it was applied.
         if (rest[ATTR.deleted]?.BOOL) delete rest[ATTR.expireAt];
-        out.set(rest[ATTR.pk]?.S as string, rest);
+        const pk = rest[ATTR.pk]?.S as string;
+        if (pk.startsWith(own)) out.set(pk, rest);
       }
   } finally {
     client.destroy();
@@ -197,6 +203,8 @@ describe('cdc replay', () => {
     const keys = Array.from({ length: 240 }, (_, i) => `${config.sourceId}:k:${i}`);
     const r = await liveTraffic(config, keys, 2);
     await settle(config);
+    // What the replay must rebuild: the live table as of the end offsets it will fix at its first start.
+    const liveAtStart = await tableItems(config, config.table);
     const table = `${config.table}_resumed`;
     const env = cliEnv(config);
     const args = ['--from-beginning', '--to-table', table, '--create-table', '--json'];
@@ -261,10 +269,9 @@ describe('cdc replay', () => {
       expect(summary.partitions.map((p) => p.end)).toEqual(ends);
       expect(existsSync(checkpointFile)).toBe(false);
 
-      const live = await tableItems(config, config.table);
-      const replayed = await tableItems(config, table);
-      for (const k of later) live.delete(k);
-      expect(replayed).toEqual(live);
+      // The live table has moved on since (the later keys, and the restarted capture's reconciliation
+      // re-captured every key with fresh versions); the replay stopped at the first run's end offsets.
+      expect(await tableItems(config, table)).toEqual(liveAtStart);
     } finally {
       await admin.disconnect();
     }
