@@ -106,10 +106,16 @@ export class ApplierService implements OnApplicationBootstrap, OnApplicationShut
           this.log.info({ partition, failedAttempts: attempts }, 'partition recovered'),
       },
     );
-    await this.consumer.start(t.topic, async (batch) => {
-      const report = await applier.apply(batch);
-      this.applied += report.applied;
-    });
+    // Every partition's batches at once, sharing the applier's write concurrency (see BatchApplier).
+    await this.consumer.start(
+      t.topic,
+      async (batch) => {
+        const report = await applier.apply(batch);
+        this.applied += report.applied;
+      },
+      true,
+      this.config.topicPartitions,
+    );
     this.running = true;
     this.health.register('applier', () => ({
       up: this.running && (this.consumer?.healthy ?? false),

@@ -12,7 +12,7 @@ export interface BatchApplierOptions {
   readonly writer: ConditionalWriter;
   readonly table: string;
   readonly mapItem: ItemMapper;
-  /** Writes in flight across keys (one key is never written twice in a batch: latest version only). */
+  /** Writes in flight across keys and concurrent batches (a key is written once per batch: its latest version). */
   readonly concurrency: number;
   /** The replicator's signature and tombstone lifetime, handed to the mapper. */
   readonly signature: string;
@@ -66,14 +66,22 @@ export function addReports(into: ApplyReport, r: ApplyReport): ApplyReport {
  * whole batch later: re-applying what already landed is a counted no-op.
  */
 export class BatchApplier {
-  constructor(private readonly opts: BatchApplierOptions) {}
+  /**
+   * One limit for every batch in flight: partitions are consumed concurrently, and the writes of all their
+   * batches share `concurrency`, so the tail of one batch never leaves DynamoDB idle while another waits.
+   */
+  private readonly limit: ReturnType<typeof pLimit>;
+
+  constructor(private readonly opts: BatchApplierOptions) {
+    this.limit = pLimit(opts.concurrency);
+  }
 
   async apply(batch: Batch): Promise<ApplyReport> {
     const o = this.opts;
     const end = o.metrics.applierBatchSeconds.startTimer();
     const messages = o.accept ? batch.messages.filter(o.accept) : batch.messages;
     const plan = planBatch(messages, o.codec);
-    const limit = pLimit(o.concurrency);
+    const limit = this.limit;
     const rejected: PoisonMessage[] = [];
     const outcomes = await Promise.all(
       plan.writes.map(({ event, message }) =>

@@ -60,8 +60,8 @@ export class BatchConsumer {
   private readonly errors = new Map<string, string>();
   private topic: string | undefined;
   private stopping = false;
-  /** The batch being handled (kafkajs runs one at a time by default), so stop() can wait for its commit. */
-  private inFlight: Promise<void> | undefined;
+  /** The batches being handled (one per partition at most), so stop() can wait for their commits. */
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
     private readonly consumer: Consumer,
@@ -86,21 +86,26 @@ export class BatchConsumer {
     }));
   }
 
-  async start(topic: string, handler: BatchHandler, fromBeginning = true): Promise<void> {
+  /**
+   * `partitions`: how many partitions' batches are handled at once (kafkajs partitionsConsumedConcurrently).
+   * Order per key holds either way: a key lives in one partition, whose batches still come one at a time.
+   */
+  async start(topic: string, handler: BatchHandler, fromBeginning = true, partitions = 1): Promise<void> {
     this.topic = topic;
     await this.consumer.connect();
     await this.consumer.subscribe({ topic, fromBeginning });
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: partitions,
       eachBatch: async (payload) => {
         if (this.stopping) return; // left unresolved and uncommitted: whoever reads next gets it
         const run = this.onBatch(payload, handler);
-        this.inFlight = run;
+        this.inFlight.add(run);
         try {
           await run;
         } finally {
-          if (this.inFlight === run) this.inFlight = undefined;
+          this.inFlight.delete(run);
         }
       },
     });
@@ -176,7 +181,7 @@ export class BatchConsumer {
     for (const timer of this.resumes.values()) clearTimeout(timer);
     this.resumes.clear();
     if (this.topic !== undefined && this.member) this.consumer.pause([{ topic: this.topic }]);
-    await this.inFlight?.catch(() => undefined);
+    await Promise.allSettled([...this.inFlight]);
     await this.consumer.disconnect();
   }
 }
