@@ -14,8 +14,9 @@ export function createDynamoClient(cfg: DynamoConfig, maxAttempts = 10): DynamoD
     retryMode: 'adaptive',
     maxAttempts,
     // No request timeout by default in the SDK: a hung endpoint (a stopped process, a black-holed route) would
-    // hang a batch forever. With one, it is an error like any other, retried and then a paused partition.
-    requestHandler: { connectionTimeout: 3_000, requestTimeout: 15_000 },
+    // hang a batch forever. With one, it is an error like any other, retried and then a paused partition. (No
+    // connection timeout: it also counts the wait for a free pooled socket, which fails busy clients for nothing.)
+    requestHandler: { requestTimeout: 15_000 },
   });
 }
 

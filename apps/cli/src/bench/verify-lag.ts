@@ -137,7 +137,9 @@ export async function measureStreamLag(
       const wait = t0 + (i * 1000) / load.perS - performance.now();
       if (wait > 0) await sleep(wait);
       const key = `${target.keyPrefix}${i}`;
-      written.push(write(key).then((appliedAt) => ({ key, appliedAt })));
+      const done = write(key).then((appliedAt) => ({ key, appliedAt }));
+      done.catch(() => undefined); // handled where all are awaited; not an unhandled rejection meanwhile
+      written.push(done);
       bar.update(i + 1);
     }
     const done = await Promise.all(written);
