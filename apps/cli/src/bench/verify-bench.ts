@@ -147,7 +147,8 @@ class VerifyBench {
     });
     this.progress.line(
       `  raw Scan ${formatRate(figures.rawScanPerS)}, raw Redis ${formatRate(figures.rawRedisPerS)}, floor ` +
-        `${formatRate(figures.floorPerS)}; verify ${formatRate(figures.verifyPerS)} (${figures.mismatches} mismatches)`,
+        `${formatRate(figures.floorPerS)}; verify ${formatRate(figures.verifyPerS)} (${figures.mismatches} mismatches, ` +
+        `${v.report.rechecked} first-look mismatches rechecked)`,
     );
     if (scan.count !== this.opts.keys || redis.count !== this.opts.keys)
       throw new Error(

@@ -26,6 +26,8 @@ export interface ScanCounts {
   classes: Record<Verdict, number>;
   /** Keys re-captured through the log by --repair. */
   repaired: number;
+  /** First-look mismatches re-read after the grace period (each then counted in its confirmed class). */
+  rechecked: number;
   /** The first few keys of each class but match (item `pk` text: the lossless escape for binary keys). */
   samples: Partial<Record<Verdict, string[]>>;
 }
@@ -37,6 +39,7 @@ export function emptyCounts(): ScanCounts {
     tombstones: 0,
     classes: Object.fromEntries(VERDICTS.map((v) => [v, 0])) as Record<Verdict, number>,
     repaired: 0,
+    rechecked: 0,
     samples: {},
   };
 }
@@ -54,6 +57,7 @@ export function mergeCounts(into: ScanCounts, page: ScanCounts, sampleLimit: num
   into.keysScanned += page.keysScanned;
   into.tombstones += page.tombstones;
   into.repaired += page.repaired;
+  into.rechecked = (into.rechecked ?? 0) + (page.rechecked ?? 0); // checkpoints written before the field
   for (const v of VERDICTS) {
     into.classes[v] += page.classes[v];
     const extra = page.samples[v];
@@ -123,6 +127,8 @@ export interface ScanReport extends ScanMeta {
   readonly parityPct: number;
   readonly nines: { readonly overall: Nines | null; readonly byClass: Record<MismatchClass, Nines | null> };
   readonly repaired: number;
+  /** First-look mismatches that needed the grace-period recheck (in-flight writes, or real mismatches). */
+  readonly rechecked: number;
   readonly samples: Partial<Record<Verdict, readonly string[]>>;
   /** `parity`: no confirmed mismatch; `mismatches`: some confirmed; `incomplete`: stopped before the end. */
   readonly verdict: 'parity' | 'mismatches' | 'incomplete';
@@ -148,6 +154,7 @@ export function buildReport(meta: ScanMeta, counts: ScanCounts): ScanReport {
       ) as Record<MismatchClass, Nines | null>,
     },
     repaired: counts.repaired,
+    rechecked: counts.rechecked ?? 0,
     samples: counts.samples,
     verdict: !meta.completed ? 'incomplete' : mismatches > 0 ? 'mismatches' : 'parity',
   };
@@ -183,6 +190,8 @@ export function formatSummary(r: ScanReport): string {
     const sample = r.samples[v]?.length ? `  e.g. ${r.samples[v]?.slice(0, 3).join(', ')}` : '';
     lines.push(`  ${v.padEnd(10)} ${String(r.classes[v]).padStart(5)}  ${n}${sample}`);
   }
+  if (r.rechecked > 0)
+    lines.push('', `Rechecked after the grace period: ${r.rechecked} first-look mismatches.`);
   if (r.repaired > 0) lines.push('', `Repaired: ${r.repaired} keys re-captured through the log.`);
   return `${lines.join('\n')}\n`;
 }

@@ -274,6 +274,7 @@ export class TwoSidedScan {
   private async decide(ctx: RunContext, counts: ScanCounts, suspects: Suspect[]): Promise<ScanCounts | null> {
     const verdicts = await recheck({ ...this.deps, reader: this.reader }, suspects, ctx.signal);
     if (!verdicts) return null;
+    counts.rechecked = suspects.length;
     const broken: Buffer[] = [];
     suspects.forEach((s, i) => {
       const verdict = verdicts[i] as Verdict;
