@@ -16,7 +16,8 @@ export function createDynamoClient(cfg: DynamoConfig, maxAttempts = 10): DynamoD
     // No request timeout by default in the SDK: a hung endpoint (a stopped process, a black-holed route) would
     // hang a batch forever. With one, it is an error like any other, retried and then a paused partition. (No
     // connection timeout: it also counts the wait for a free pooled socket, which fails busy clients for nothing.)
-    requestHandler: { requestTimeout: 15_000 },
+    // throwOnRequestTimeout: without it the SDK only logs a warning when the timeout passes and keeps waiting.
+    requestHandler: { requestTimeout: 15_000, throwOnRequestTimeout: true },
   });
 }
 
