@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
 import { statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { relative } from 'node:path';
 import { DeleteTableCommand, type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { ChangeEventCodec } from '@cdc/contracts';
 import { createDynamoClient, ensureTable } from '@cdc/dynamo';
@@ -18,9 +18,8 @@ import {
 import { createLogger } from '@cdc/observability';
 import { eventToItem, keyToPk } from '@cdc/parity';
 import { createRedisClient, REQUIRED_EVENT_CLASSES } from '@cdc/redis';
-import { KAFKA_VERSION, stackDown, stackUp } from '@cdc/stack';
+import { KAFKA_VERSION } from '@cdc/stack';
 import type Redis from 'ioredis';
-import { cdcHome, enginesDir } from '../paths';
 import {
   type CommitSample,
   checkFinalState,
@@ -52,6 +51,7 @@ import {
 import { lastIndexByKey, paddedValue, stringSetEvent, zipfSequence } from './applier-workload';
 import { type CaptureRunner, findCaptureMain, startChildCapture } from './capture-runner';
 import { CpuMeter } from './cpu';
+import { benchStackDown, benchStackUp } from './bench-stack';
 import type { Progress } from './progress';
 import { formatCount, formatRate, median, ratePerSecond } from './stats';
 import { sumEndOffsets } from './topic';
@@ -513,15 +513,7 @@ export async function runApplierBench(
 ): Promise<ApplierBenchReport> {
   const startedAt = new Date().toISOString();
   const build = requireBuild();
-  const stateDir = join(cdcHome(), 'bench-stack');
-  progress.line(`stack: ${stateDir} (fastStart off)`);
-  const up = await stackUp({
-    stateDir,
-    cacheDir: enginesDir(),
-    fastStart: false,
-    log: (line) => progress.line(`  ${line}`),
-  });
-  if (!up.reused && !opts.keepStack) res.stackToStop = stateDir;
+  const up = await benchStackUp(progress, res, opts.keepStack);
   const { redisUrl, kafkaBrokers, dynamodbEndpoint } = up.endpoints;
   // DynamoDB Local takes any credentials made of letters and digits; real ones are left alone.
   process.env.AWS_ACCESS_KEY_ID ??= 'local';
@@ -607,7 +599,7 @@ export async function runApplierBench(
         partitions: PARTITIONS,
         ...bench.build(),
       },
-      stack: { stateDir, reused: up.reused, kept: up.reused || opts.keepStack },
+      stack: { stateDir: up.stateDir, reused: up.reused, kept: up.reused || opts.keepStack },
       raw,
       applier,
       pairs,
@@ -631,11 +623,7 @@ export async function runApplierBench(
     dynamo.destroy();
     await producer.disconnect().catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
-    if (res.stackToStop) {
-      progress.line('stack: stopping the bench stack');
-      await stackDown({ stateDir: res.stackToStop, log: (line) => progress.line(`  ${line}`) });
-      res.stackToStop = undefined;
-    }
+    await benchStackDown(progress, res);
   }
 }
 

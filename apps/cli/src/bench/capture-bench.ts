@@ -1,14 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
 import { statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { relative } from 'node:path';
 import { ChangeEventCodec } from '@cdc/contracts';
 import { type Admin, createKafka, ensureChangeTopics, type Kafka } from '@cdc/kafka';
 import { createLogger } from '@cdc/observability';
 import { createRedisClient } from '@cdc/redis';
-import { KAFKA_VERSION, stackDown, stackUp } from '@cdc/stack';
+import { KAFKA_VERSION } from '@cdc/stack';
 import type Redis from 'ioredis';
-import { cdcHome, enginesDir } from '../paths';
 import type {
   CaptureBenchReport,
   CapturePhaseStats,
@@ -26,6 +25,7 @@ import {
   startInProcessCapture,
 } from './capture-runner';
 import { CpuMeter } from './cpu';
+import { benchStackDown, benchStackUp } from './bench-stack';
 import type { Bar, Progress } from './progress';
 import { formatCount, formatRate, median, ratePerSecond } from './stats';
 import { scanTopic, stringValueOf, sumEndOffsets, waitForEndOffsets } from './topic';
@@ -379,15 +379,7 @@ export async function runCaptureBench(
   res: BenchResources,
 ): Promise<CaptureBenchReport> {
   const startedAt = new Date().toISOString();
-  const stateDir = join(cdcHome(), 'bench-stack');
-  progress.line(`stack: ${stateDir} (fastStart off)`);
-  const up = await stackUp({
-    stateDir,
-    cacheDir: enginesDir(),
-    fastStart: false,
-    log: (line) => progress.line(`  ${line}`),
-  });
-  if (!up.reused) res.stackToStop = stateDir;
+  const up = await benchStackUp(progress, res);
   const { redisUrl, kafkaBrokers } = up.endpoints;
   const redisCfg = { url: redisUrl, db: 0 };
   // kafkajs logs transient, retried errors (e.g. the group coordinator not ready yet) at ERROR: real failures
@@ -504,7 +496,7 @@ export async function runCaptureBench(
         topic,
         partitions,
       },
-      stack: { stateDir, reused: up.reused },
+      stack: { stateDir: up.stateDir, reused: up.reused },
       writer: {
         phases,
         pairs,
@@ -528,10 +520,6 @@ export async function runCaptureBench(
       await redis.config('SET', 'notify-keyspace-events', originalNotify).catch(() => undefined);
     for (const c of [redis, ...writers]) c.disconnect();
     await admin.disconnect().catch(() => undefined);
-    if (res.stackToStop) {
-      progress.line('stack: stopping the bench stack');
-      await stackDown({ stateDir: res.stackToStop, log: (line) => progress.line(`  ${line}`) });
-      res.stackToStop = undefined;
-    }
+    await benchStackDown(progress, res);
   }
 }

@@ -1,15 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
-import { join } from 'node:path';
 import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDynamoClient, ensureTable } from '@cdc/dynamo';
 import { createLogger } from '@cdc/observability';
 import { createRedisClient } from '@cdc/redis';
-import { stackDown, stackUp } from '@cdc/stack';
 import { TwoSidedScan } from '@cdc/verifier';
 import type Redis from 'ioredis';
-import { cdcHome, enginesDir } from '../paths';
 import { CpuMeter } from './cpu';
+import { benchStackDown, benchStackUp } from './bench-stack';
 import type { Progress } from './progress';
 import { formatCount, formatRate } from './stats';
 import { COLLECTION_SIZE, DATASET_TYPES, loadDataset } from './verify-dataset';
@@ -170,15 +168,7 @@ export async function runVerifyBench(
   res: VerifyBenchResources,
 ): Promise<VerifyBenchReport> {
   const startedAt = new Date().toISOString();
-  const stateDir = join(cdcHome(), 'bench-stack');
-  progress.line(`stack: ${stateDir} (fastStart off)`);
-  const up = await stackUp({
-    stateDir,
-    cacheDir: enginesDir(),
-    fastStart: false,
-    log: (line) => progress.line(`  ${line}`),
-  });
-  if (!up.reused && !opts.keepStack) res.stackToStop = stateDir;
+  const up = await benchStackUp(progress, res, opts.keepStack);
   const { redisUrl, dynamodbEndpoint } = up.endpoints;
   // DynamoDB Local takes any credentials made of letters and digits; real ones are left alone.
   process.env.AWS_ACCESS_KEY_ID ??= 'local';
@@ -252,7 +242,7 @@ export async function runVerifyBench(
         lagPerS: opts.lagPerS,
         lagSeconds: opts.lagSeconds,
       },
-      stack: { stateDir, reused: up.reused, kept: up.reused || opts.keepStack },
+      stack: { stateDir: up.stateDir, reused: up.reused, kept: up.reused || opts.keepStack },
       loadMs,
       rounds,
       median: medianFigures(rounds),
@@ -264,10 +254,6 @@ export async function runVerifyBench(
     await bench?.cleanUp();
     redis.disconnect();
     dynamo.destroy();
-    if (res.stackToStop) {
-      progress.line('stack: stopping the bench stack');
-      await stackDown({ stateDir: res.stackToStop, log: (line) => progress.line(`  ${line}`) });
-      res.stackToStop = undefined;
-    }
+    await benchStackDown(progress, res);
   }
 }
