@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { closeSync, openSync } from 'node:fs';
 import type { Admin } from '@cdc/kafka';
 import { freePort } from '@cdc/stack';
 import { type CommitSample, type Outcomes, outcomesFrom } from './applier-figures';
+import { findAppMain, logTail } from './deployables';
 import { promByLabel } from './stats';
 
 export interface ApplierTarget {
@@ -41,22 +41,7 @@ function applierEnv(t: ApplierTarget, httpPort: number): NodeJS.ProcessEnv {
   };
 }
 
-/** dist/apps/applier/main.js next to the running CLI bundle (dist/apps/cli/main.js), else under the cwd. */
-export function findApplierMain(): string | undefined {
-  const candidates = [
-    join(__dirname, '..', 'applier', 'main.js'),
-    resolve(process.cwd(), 'dist', 'apps', 'applier', 'main.js'),
-  ];
-  return candidates.find((p) => existsSync(p));
-}
-
-function tail(file: string, lines = 15): string {
-  try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '';
-  }
-}
+export const findApplierMain = (): string | undefined => findAppMain('applier');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -89,7 +74,7 @@ export class ChildApplier {
   /** Throws with the end of its log when the applier died (a benchmark must not wait out its timeouts). */
   assertRunning(): void {
     if (!this.running)
-      throw new Error(`the applier exited with code ${this.exitCode}:\n${tail(this.logFile)}`);
+      throw new Error(`the applier exited with code ${this.exitCode}:\n${logTail(this.logFile)}`);
   }
 
   async waitReady(timeoutMs: number): Promise<void> {
@@ -104,7 +89,7 @@ export class ChildApplier {
       await sleep(100);
     }
     throw new Error(
-      `the applier was not ready after ${timeoutMs} ms (log: ${this.logFile}):\n${tail(this.logFile)}`,
+      `the applier was not ready after ${timeoutMs} ms (log: ${this.logFile}):\n${logTail(this.logFile)}`,
     );
   }
 

@@ -1,12 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { join, resolve } from 'node:path';
+import { closeSync, openSync } from 'node:fs';
 import { type DynamicModule, type INestApplicationContext, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { CaptureModule, CaptureService } from '@cdc/capture';
 import { ConfigModule, loadConfig } from '@cdc/config';
 import { createLogger, type Logger, Metrics, ObservabilityModule } from '@cdc/observability';
+import { freePort } from '@cdc/stack';
+import { findAppMain, logTail } from './deployables';
 import { promTotal } from './stats';
 
 /** What the benchmark reads from a running capture: cumulative since that capture started. */
@@ -71,36 +71,9 @@ function captureEnv(t: CaptureTarget, httpPort: number): NodeJS.ProcessEnv {
   };
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolvePort(port));
-    });
-  });
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** dist/apps/capture/main.js next to the running CLI bundle (dist/apps/cli/main.js), else under the cwd. */
-export function findCaptureMain(): string | undefined {
-  const candidates = [
-    join(__dirname, '..', 'capture', 'main.js'),
-    resolve(process.cwd(), 'dist', 'apps', 'capture', 'main.js'),
-  ];
-  return candidates.find((p) => existsSync(p));
-}
-
-function tail(file: string, lines = 15): string {
-  try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '';
-  }
-}
+export const findCaptureMain = (): string | undefined => findAppMain('capture');
 
 /** The real deployable in its own process: the writer then measures Redis' cost, not event-loop sharing. */
 class ChildCapture implements CaptureRunner {
@@ -132,7 +105,9 @@ class ChildCapture implements CaptureRunner {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (!this.running)
-        throw new Error(`capture exited with code ${this.exitCode} before it was ready:\n${tail(logFile)}`);
+        throw new Error(
+          `capture exited with code ${this.exitCode} before it was ready:\n${logTail(logFile)}`,
+        );
       try {
         const res = await fetch(`${this.base}/health`);
         if (res.ok) return;
@@ -141,7 +116,7 @@ class ChildCapture implements CaptureRunner {
       }
       await sleep(100);
     }
-    throw new Error(`capture was not ready after ${timeoutMs} ms (log: ${logFile}):\n${tail(logFile)}`);
+    throw new Error(`capture was not ready after ${timeoutMs} ms (log: ${logFile}):\n${logTail(logFile)}`);
   }
 
   async snapshot(): Promise<CaptureSnapshot> {
