@@ -1,18 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { engines, findFreePort, uniqueId, waitFor } from '@cdc/testing';
+import { engines, findFreePort, uniqueId, waitFor, exited } from '@cdc/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const ROOT = join(__dirname, '..', '..');
 const APPS = ['capture', 'applier', 'verifier'] as const;
-
-function exited(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve(child.exitCode);
-    child.once('exit', (code) => resolve(code));
-  });
-}
 
 /**
  * Each deployable boots on its own from the build output (`node dist/apps/<app>/main.js`), serves /health and

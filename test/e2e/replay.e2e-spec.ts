@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ import {
   versionRegressions,
   waitFor,
   watchItemHistory,
+  exited,
 } from '@cdc/testing';
 import type { INestApplicationContext } from '@nestjs/common';
 import type Redis from 'ioredis';
@@ -79,13 +80,6 @@ async function writeMix(redis: Redis, keys: readonly string[], rounds: number): 
     });
     await tx.exec();
   }
-}
-
-function exited(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
-    child.once('exit', (code) => resolve(code));
-  });
 }
 
 async function replayCli(

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import {
   versionRegressions,
   waitFor,
   watchItemHistory,
+  exited,
 } from '@cdc/testing';
 import type { INestApplicationContext } from '@nestjs/common';
 import type Redis from 'ioredis';
@@ -21,13 +22,6 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 const ROOT = join(__dirname, '..', '..');
 const DB = '5';
-
-function exited(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
-    child.once('exit', (code) => resolve(code));
-  });
-}
 
 describe('cdc snapshot', () => {
   let app: INestApplicationContext | undefined;

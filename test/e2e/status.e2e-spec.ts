@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { ApplierModule } from '@cdc/applier';
 import { CaptureModule } from '@cdc/capture';
 import { controlKeys, createRedisClient, type GapRecord, parseGapRecord } from '@cdc/redis';
-import { bootPipeline, expectReplicated, findFreePort, testConfig, waitFor } from '@cdc/testing';
+import { bootPipeline, expectReplicated, findFreePort, testConfig, waitFor, exited } from '@cdc/testing';
 import type { StatusReport } from '@cdc/verifier';
 import type { INestApplicationContext } from '@nestjs/common';
 import type Redis from 'ioredis';
@@ -22,13 +22,6 @@ const ROOT = join(__dirname, '..', '..');
 const CLI = join(ROOT, 'bin', 'cdc.js');
 const VERIFIER = join(ROOT, 'dist', 'apps', 'verifier', 'main.js');
 const DB = '11';
-
-function exited(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
-    child.once('exit', (code) => resolve(code));
-  });
-}
 
 describe('cutover readiness: cdc status and /status', () => {
   // The lag threshold is set out of reach: this test is about the verdict's logic, never about speed.

@@ -15,6 +15,7 @@ import {
   testConfig,
   type TestRedisServer,
   waitFor,
+  exited,
 } from '@cdc/testing';
 import { type ScanReport, TwoSidedScan, type VerifyCheckpoint } from '@cdc/verifier';
 import type { INestApplicationContext } from '@nestjs/common';
@@ -31,13 +32,6 @@ const ROOT = join(__dirname, '..', '..');
 const CLI = join(ROOT, 'bin', 'cdc.js');
 
 type Report = ScanReport & { checkpointFile: string | null };
-
-function exited(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
-    child.once('exit', (code) => resolve(code));
-  });
-}
 
 // Each test waits for the pipeline several times on a shared, noisy box: generous, not a speed claim.
 describe('cdc verify: two-sided scan, repair through the log', { timeout: 300_000 }, () => {

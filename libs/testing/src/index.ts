@@ -8,3 +8,4 @@ export * from './replication';
 export * from './fault-proxy';
 export * from './dynamodb-local';
 export * from './write-load';
+export * from './child';
