@@ -1,4 +1,5 @@
 import type { Consumer, EachBatchPayload, IHeaders } from 'kafkajs';
+import { GroupCommit } from './group-commit';
 
 export interface ConsumedMessage {
   readonly partition: number;
@@ -62,6 +63,8 @@ export class BatchConsumer {
   private stopping = false;
   /** The batches being handled (one per partition at most), so stop() can wait for their commits. */
   private readonly inFlight = new Set<Promise<void>>();
+  /** Batches of concurrently consumed partitions share OffsetCommit requests. */
+  private readonly commits: GroupCommit;
 
   constructor(
     private readonly consumer: Consumer,
@@ -71,6 +74,7 @@ export class BatchConsumer {
     consumer.on(consumer.events.GROUP_JOIN, () => (this.member = true));
     consumer.on(consumer.events.CRASH, ({ payload }) => (this.member = payload.restart));
     consumer.on(consumer.events.STOP, () => (this.member = false));
+    this.commits = new GroupCommit((offsets) => consumer.commitOffsets(offsets));
   }
 
   /** True while this consumer is (or is rejoining as) a member of its group. */
@@ -167,9 +171,11 @@ export class BatchConsumer {
     const last = batch.lastOffset();
     payload.resolveOffset(last);
     if (payload.isStale()) return; // revoked during the batch: the new owner re-applies; duplicates are no-ops
-    await this.consumer.commitOffsets([
-      { topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() },
-    ]);
+    await this.commits.commit({
+      topic: batch.topic,
+      partition: batch.partition,
+      offset: (BigInt(last) + 1n).toString(),
+    });
   }
 
   /**

@@ -2,4 +2,5 @@ export * from './client';
 export * from './topics';
 export * from './publisher';
 export * from './batch-consumer';
+export * from './group-commit';
 export type { Kafka, Producer, Consumer, Admin, Message } from 'kafkajs';

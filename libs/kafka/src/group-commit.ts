@@ -1,0 +1,54 @@
+export interface PartitionOffset {
+  readonly topic: string;
+  readonly partition: number;
+  /** The next offset to read (last handled + 1), as Kafka commits it. */
+  readonly offset: string;
+}
+
+interface Waiter {
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * Group commit: the offsets of batches that finish while a commit is in flight go out together in the next
+ * one, so concurrently consumed partitions cost one OffsetCommit per round instead of one each (every Kafka
+ * request costs the broker ~0.5 ms of CPU on the cores it shares here). Each caller still resolves only once
+ * a commit carrying its offset succeeded, so "committed after durably handled" holds per batch.
+ */
+export class GroupCommit {
+  private pending = new Map<string, PartitionOffset>();
+  private waiters: Waiter[] = [];
+  private inFlight = false;
+
+  constructor(private readonly send: (offsets: PartitionOffset[]) => Promise<void>) {}
+
+  commit(offset: PartitionOffset): Promise<void> {
+    const id = `${offset.topic}:${offset.partition}`;
+    const known = this.pending.get(id);
+    // One partition's batches come one at a time, so offsets only grow; keep the highest regardless.
+    if (!known || BigInt(known.offset) < BigInt(offset.offset)) this.pending.set(id, offset);
+    const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    this.flush();
+    return done;
+  }
+
+  private flush(): void {
+    if (this.inFlight || this.pending.size === 0) return;
+    const offsets = [...this.pending.values()];
+    const waiters = this.waiters;
+    this.pending = new Map();
+    this.waiters = [];
+    this.inFlight = true;
+    this.send(offsets).then(
+      () => this.settle(waiters, (w) => w.resolve()),
+      (err: unknown) => this.settle(waiters, (w) => w.reject(err)),
+    );
+  }
+
+  private settle(waiters: Waiter[], each: (w: Waiter) => void): void {
+    this.inFlight = false;
+    for (const w of waiters) each(w);
+    this.flush();
+  }
+}
