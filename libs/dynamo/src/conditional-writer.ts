@@ -25,10 +25,12 @@ export class ConditionalWriter {
         new PutItemCommand({
           TableName: table,
           Item: item,
-          // An item without `ver` was not written by a replicator (a foreign write): Redis is the source of
-          // truth until cutover, so the replicated state replaces it (the verifier reports such items).
-          ConditionExpression: 'attribute_not_exists(#pk) OR attribute_not_exists(#ver) OR #ver < :v',
-          ExpressionAttributeNames: { '#pk': ATTR.pk, '#ver': ATTR.ver },
+          // No `ver` means no item, or an item no replicator wrote (a foreign write): Redis is the source of
+          // truth until cutover, so the replicated state replaces it (the verifier reports such items). One
+          // clause covers both: DynamoDB Local parses the expression on every request, and the shorter form
+          // measured ~5% more conditional puts/s than `attribute_not_exists(pk) OR ...` (docs/benchmarks.md).
+          ConditionExpression: 'attribute_not_exists(#ver) OR #ver < :v',
+          ExpressionAttributeNames: { '#ver': ATTR.ver },
           ExpressionAttributeValues: { ':v': version },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
