@@ -305,7 +305,7 @@ export class BenchApplierCommand extends CommandRunner {
           {
             events: opts.events ?? 20_000,
             concurrency: opts.concurrency ?? 16,
-            pairs: opts.pairs ?? 2,
+            pairs: opts.pairs ?? 3,
             zipfKeys: opts.zipfKeys ?? 10_000,
             zipfS: opts.zipfS ?? 1.1,
             durationS: opts.duration ?? 30,
@@ -350,7 +350,7 @@ export class BenchApplierCommand extends CommandRunner {
     return positiveInt('--concurrency', value, 1_024);
   }
 
-  @Option({ flags: '--pairs <n>', description: 'raw/applier pairs, alternating (default 2)' })
+  @Option({ flags: '--pairs <n>', description: 'raw/applier pairs, alternating (default 3; the ratio is their median)' })
   parsePairs(value: string): number {
     return positiveInt('--pairs', value, 50);
   }
