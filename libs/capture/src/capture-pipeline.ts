@@ -11,6 +11,12 @@ export interface CaptureSettings {
   readonly sourceId: string;
   readonly db: number;
   readonly batchSize: number;
+  /**
+   * Kafka's linger.ms, for the whole read-and-produce step: a batch that is not full waits until its oldest
+   * key has waited this long. Moderate traffic then costs one script call and one produce request per linger
+   * rather than per key (measured at 623 writes/s: the broker at 0.5 cores and capture at 0.38 without it).
+   */
+  readonly lingerMs: number;
   /** Encoded events above this go to the DLQ instead (the oversized-value policy). */
   readonly maxEventBytes: number;
 }
@@ -41,6 +47,7 @@ export class CapturePipeline {
         sourceId: config.sourceId,
         db,
         batchSize: config.captureBatchSize,
+        lingerMs: config.captureLingerMs,
         maxEventBytes: config.maxEventBytes,
       },
       metrics,
@@ -51,6 +58,8 @@ export class CapturePipeline {
   private readonly pending = new PendingKeys();
   private readonly codec = new ChangeEventCodec();
   private wake: (() => void) | undefined;
+  /** While the loop lingers, notifications only wake it once a full batch is waiting. */
+  private lingering = false;
   private running = false;
   private loop: Promise<void> | undefined;
   private produced = 0;
@@ -86,7 +95,7 @@ export class CapturePipeline {
     }
     counter.inc();
     if (!this.pending.add(key, event, performance.now())) this.metrics.captureCoalesced.inc();
-    this.wake?.();
+    if (!this.lingering || this.pending.size >= this.settings.batchSize) this.wake?.();
   }
 
   /** Re-capture keys outside the notification path (snapshot, repair, gap healing). */
@@ -118,6 +127,7 @@ export class CapturePipeline {
         this.wake = undefined;
         continue;
       }
+      await this.linger();
       const batch = this.pending.take(this.settings.batchSize);
       try {
         await this.process(batch, 'live');
@@ -133,6 +143,25 @@ export class CapturePipeline {
         backoffMs = Math.min(backoffMs * 2, 5_000);
       }
     }
+  }
+
+  /** Waits out the linger of a batch that is not full yet; stop() and a full batch end it early. */
+  private async linger(): Promise<void> {
+    const { lingerMs, batchSize } = this.settings;
+    const oldest = this.pending.oldestSince();
+    if (!this.running || oldest === undefined || this.pending.size >= batchSize) return;
+    const waitMs = lingerMs - (performance.now() - oldest);
+    if (waitMs <= 0) return;
+    this.lingering = true;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, waitMs);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.lingering = false;
+    this.wake = undefined;
   }
 
   private async process(batch: readonly PendingKey[], origin: Origin): Promise<number> {

@@ -37,4 +37,15 @@ describe('PendingKeys', () => {
     p.add(Buffer.from([0xff, 0x01]), 'set', 0);
     expect(p.size).toBe(2);
   });
+
+  it('knows when its oldest waiting key was notified', () => {
+    const p = new PendingKeys();
+    expect(p.oldestSince()).toBeUndefined();
+    p.add(Buffer.from('a'), 'set', 5);
+    p.add(Buffer.from('b'), 'set', 9);
+    p.add(Buffer.from('a'), 'incr', 12); // coalesced: the burst started at 5
+    expect(p.oldestSince()).toBe(5);
+    p.take(1);
+    expect(p.oldestSince()).toBe(9);
+  });
 });

@@ -43,6 +43,12 @@ export class PendingKeys {
     }
   }
 
+  /** When the oldest waiting key was first notified (monotonic ms); undefined when nothing waits. */
+  oldestSince(): number | undefined {
+    for (const pending of this.map.values()) return pending.since;
+    return undefined;
+  }
+
   get size(): number {
     return this.map.size;
   }

@@ -55,6 +55,7 @@ export class CdcConfig {
   readonly writer: string;
   readonly tombstoneTtlSeconds: number;
   readonly captureBatchSize: number;
+  readonly captureLingerMs: number;
   readonly heartbeatIntervalMs: number;
   readonly heartbeatTimeoutMs: number;
   /** Keys per second for reconciliation scans (0 = unlimited). */
@@ -108,6 +109,7 @@ export class CdcConfig {
     this.writer = env.CDC_WRITER ?? `cdc-replicator/${env.CDC_SOURCE_ID}`;
     this.tombstoneTtlSeconds = env.CDC_TOMBSTONE_TTL_SECONDS;
     this.captureBatchSize = env.CDC_CAPTURE_BATCH_SIZE;
+    this.captureLingerMs = env.CDC_CAPTURE_LINGER_MS;
     this.heartbeatIntervalMs = env.CDC_HEARTBEAT_INTERVAL_MS;
     this.heartbeatTimeoutMs = env.CDC_HEARTBEAT_TIMEOUT_MS;
     this.reconcileRate = env.CDC_RECONCILE_RATE;

@@ -1,0 +1,97 @@
+import type { Message } from '@cdc/kafka';
+import { createLogger, Metrics } from '@cdc/observability';
+import type { KeyState, VersionedReader } from '@cdc/redis';
+import { describe, expect, it } from 'vitest';
+import { CapturePipeline } from './capture-pipeline';
+
+/**
+ * The loop's batching logic only (linger, full batch, stop): reader and publisher are in-memory stand-ins.
+ * The pipeline against real Redis and Kafka is covered by test/integration and test/e2e.
+ */
+function pipeline(opts: { lingerMs: number; batchSize: number }) {
+  const reads: number[] = [];
+  const publishes: Array<{ keys: string[]; at: number }> = [];
+  let version = 0n;
+  const reader = {
+    read: (keys: readonly Buffer[]): Promise<KeyState[]> => {
+      reads.push(keys.length);
+      return Promise.resolve(
+        keys.map((key) => ({
+          key,
+          type: 'string' as const,
+          version: ++version,
+          expireAtMs: null,
+          readAtMs: Date.now(),
+          value: { type: 'string' as const, data: Buffer.from('v') },
+        })),
+      );
+    },
+  } as unknown as VersionedReader;
+  const publisher = {
+    publish: (messages: Message[]) => {
+      if (messages.length > 0)
+        publishes.push({ keys: messages.map((m) => String(m.key)), at: performance.now() });
+      return Promise.resolve();
+    },
+  };
+  const p = new CapturePipeline(
+    reader,
+    publisher as never,
+    publisher as never,
+    { sourceId: 's', db: 0, batchSize: opts.batchSize, lingerMs: opts.lingerMs, maxEventBytes: 1 << 20 },
+    new Metrics(),
+    createLogger('silent'),
+  );
+  return { p, reads, publishes };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('CapturePipeline batching', () => {
+  it('lingers: keys notified within the linger share one read and one produce', async () => {
+    const { p, reads, publishes } = pipeline({ lingerMs: 40, batchSize: 500 });
+    p.start();
+    const t0 = performance.now();
+    for (const k of ['a', 'b', 'c']) {
+      p.notify('set', Buffer.from(k));
+      await sleep(2);
+    }
+    await sleep(80);
+    expect(reads).toEqual([3]);
+    expect(publishes.map((x) => x.keys)).toEqual([['a', 'b', 'c']]);
+    expect(publishes[0]!.at - t0).toBeGreaterThanOrEqual(35); // waited for the oldest key's linger
+    await p.stop();
+  });
+
+  it('without a linger, the first key goes out alone', async () => {
+    const { p, reads } = pipeline({ lingerMs: 0, batchSize: 500 });
+    p.start();
+    p.notify('set', Buffer.from('a'));
+    await sleep(5);
+    p.notify('set', Buffer.from('b'));
+    await sleep(5);
+    expect(reads).toEqual([1, 1]);
+    await p.stop();
+  });
+
+  it('a full batch ends the linger at once', async () => {
+    const { p, publishes } = pipeline({ lingerMs: 10_000, batchSize: 3 });
+    p.start();
+    for (const k of ['a', 'b', 'c', 'd']) p.notify('set', Buffer.from(k));
+    await sleep(20);
+    expect(publishes.map((x) => x.keys)).toEqual([['a', 'b', 'c']]); // 'd' lingers on, alone
+    await p.stop();
+  });
+
+  it('stop() ends the linger and drains what is pending', async () => {
+    const { p, publishes } = pipeline({ lingerMs: 10_000, batchSize: 500 });
+    p.start();
+    p.notify('set', Buffer.from('a'));
+    await sleep(5);
+    expect(publishes).toEqual([]);
+    const t0 = performance.now();
+    await p.stop();
+    expect(performance.now() - t0).toBeLessThan(1_000);
+    expect(publishes.map((x) => x.keys)).toEqual([['a']]);
+  });
+});
