@@ -29,8 +29,8 @@ export class ConditionalWriter {
           // truth until cutover, so the replicated state replaces it (the verifier reports such items). One
           // clause covers both: DynamoDB Local parses the expression on every request, and the shorter form
           // measured ~5% more conditional puts/s than `attribute_not_exists(pk) OR ...` (docs/benchmarks.md).
-          ConditionExpression: 'attribute_not_exists(#ver) OR #ver < :v',
-          ExpressionAttributeNames: { '#ver': ATTR.ver },
+          // `ver` is not a DynamoDB reserved word, so no ExpressionAttributeNames map to serialize and parse.
+          ConditionExpression: `attribute_not_exists(${ATTR.ver}) OR ${ATTR.ver} < :v`,
           ExpressionAttributeValues: { ':v': version },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
