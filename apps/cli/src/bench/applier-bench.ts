@@ -51,6 +51,7 @@ import {
 import { lastIndexByKey, paddedValue, stringSetEvent, zipfSequence } from './applier-workload';
 import { type CaptureRunner, findCaptureMain, startChildCapture } from './capture-runner';
 import { CpuMeter } from './cpu';
+import { startFreshDynamo } from './fresh-dynamo';
 import { benchStackDown, benchStackUp } from './bench-stack';
 import type { Progress } from './progress';
 import { formatCount, formatRate, median, ratePerSecond } from './stats';
@@ -154,7 +155,13 @@ class ApplierBench {
   }
 
   /** Unconditional PutItem of `count` items shaped like the applier's, `concurrency` in flight. */
-  private async rawPuts(table: string, prefix: string, count: number, onPut?: (ms: number) => void) {
+  private async rawPuts(
+    table: string,
+    prefix: string,
+    count: number,
+    onPut?: (ms: number) => void,
+    dynamo: DynamoDBClient = this.env.dynamo,
+  ) {
     let next = 0;
     const worker = async () => {
       while (next < count) {
@@ -166,7 +173,7 @@ class ApplierBench {
           appliedAt: Date.now(),
           tombstoneTtlSeconds: TOMBSTONE_TTL_S,
         });
-        await this.env.dynamo.send(new PutItemCommand({ TableName: table, Item: item }));
+        await dynamo.send(new PutItemCommand({ TableName: table, Item: item }));
         onPut?.(performance.now() - t0);
       }
     };
@@ -237,13 +244,16 @@ class ApplierBench {
     bar.stop();
   }
 
-  private async startApplier(phase: string): Promise<ChildApplier> {
+  private async startApplier(
+    phase: string,
+    dynamodbEndpoint = this.env.dynamodbEndpoint,
+  ): Promise<ChildApplier> {
     const n = this.name(phase);
     const applier = await startChildApplier(
       this.env.applierMain,
       {
         kafkaBrokers: this.env.kafkaBrokers,
-        dynamodbEndpoint: this.env.dynamodbEndpoint,
+        dynamodbEndpoint,
         sourceId: n.source,
         topic: n.topic,
         table: n.table,
@@ -387,9 +397,22 @@ class ApplierBench {
     await this.env.redis.config('SET', 'notify-keyspace-events', REQUIRED_EVENT_CLASSES);
     const ratePerS = Math.max(1, Math.round(applierCeilingPerS / 2));
     const leadInS = Math.min(5, Math.max(2, Math.round(this.opts.durationS / 5)));
-    const capture = await this.startCapture();
-    const applier = await this.startApplier('lag');
+    // Its own DynamoDB Local, warmed like the stack's was: by now the stack's holds every earlier phase's items
+    // and stream records, and on it this phase measured DynamoDB Local's aging (p50 from ~10 ms to seconds).
+    this.progress.line(`lag: a fresh DynamoDB Local, warmed with ${formatCount(this.warmup)} puts`);
+    const dynamo = await startFreshDynamo();
+    this.res.children.add(dynamo);
+    const client = createDynamoClient({
+      endpoint: dynamo.endpoint,
+      region: process.env.AWS_REGION ?? 'us-east-1',
+    });
+    let capture: CaptureRunner | undefined;
+    let applier: ChildApplier | undefined;
     try {
+      await ensureTable(client, n.table, true);
+      await this.rawPuts(n.table, `bench:${this.runId}:lag-warm:`, this.warmup, undefined, client);
+      capture = await this.startCapture();
+      applier = await this.startApplier('lag', dynamo.endpoint);
       const writer = { ratePerS, valueBytes: this.opts.valueBytes };
       this.progress.line(
         `lag: capture + applier running; writer at ${formatRate(ratePerS)} (half of ${formatRate(applierCeilingPerS)}), ` +
@@ -406,7 +429,7 @@ class ApplierBench {
       const outBefore = await applier.outcomes();
       const prefix = `bench:${this.runId}:lag:`;
       const bar = this.progress.bar('lag', this.opts.durationS, 's');
-      const meter = this.cpuMeter({ capture: capture.pid, applier: applier.pid });
+      const meter = this.cpuMeter({ dynamodb: dynamo.pid, capture: capture.pid, applier: applier.pid });
       const written = await runPacedWriter(this.env.redis, {
         ...writer,
         durationMs: this.opts.durationS * 1000,
@@ -418,7 +441,7 @@ class ApplierBench {
       const drainMs = await this.settle(capture, applier, capBefore.notifications + written.writes, n);
       const capAfter = await capture.snapshot();
       const outcomes = outcomesDelta(await applier.outcomes(), outBefore);
-      const items = await scanItems(this.env.dynamo, n.table, keyToPk(Buffer.from(prefix)));
+      const items = await scanItems(client, n.table, keyToPk(Buffer.from(prefix)));
       const lag = lagFigures(items);
       const captureEvents = capAfter.events - capBefore.events;
       const result: LagResult = {
@@ -442,9 +465,11 @@ class ApplierBench {
       );
       return result;
     } finally {
-      await this.stopChild(applier);
-      await this.stopChild(capture);
+      if (applier) await this.stopChild(applier);
+      if (capture) await this.stopChild(capture);
       await this.env.redis.config('SET', 'notify-keyspace-events', '');
+      client.destroy();
+      await this.stopChild(dynamo);
     }
   }
 
