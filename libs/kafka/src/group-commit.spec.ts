@@ -10,7 +10,11 @@ function controlledSend() {
 }
 
 const tick = () => new Promise((r) => setImmediate(r));
-const at = (partition: number, offset: number): PartitionOffset => ({ topic: 't', partition, offset: String(offset) });
+const at = (partition: number, offset: number): PartitionOffset => ({
+  topic: 't',
+  partition,
+  offset: String(offset),
+});
 
 describe('GroupCommit', () => {
   it('sends the first offset at once, alone', async () => {
