@@ -350,7 +350,10 @@ export class BenchApplierCommand extends CommandRunner {
     return positiveInt('--concurrency', value, 1_024);
   }
 
-  @Option({ flags: '--pairs <n>', description: 'raw/applier pairs, alternating (default 3; the ratio is their median)' })
+  @Option({
+    flags: '--pairs <n>',
+    description: 'raw/applier pairs, alternating (default 3; the ratio is their median)',
+  })
   parsePairs(value: string): number {
     return positiveInt('--pairs', value, 50);
   }
