@@ -171,11 +171,10 @@ export class BatchConsumer {
     const last = batch.lastOffset();
     payload.resolveOffset(last);
     if (payload.isStale()) return; // revoked during the batch: the new owner re-applies; duplicates are no-ops
-    await this.commits.commit({
-      topic: batch.topic,
-      partition: batch.partition,
-      offset: (BigInt(last) + 1n).toString(),
-    });
+    await this.commits.commit(
+      { topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() },
+      () => !payload.isStale(),
+    );
   }
 
   /**

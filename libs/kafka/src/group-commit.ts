@@ -5,6 +5,12 @@ export interface PartitionOffset {
   readonly offset: string;
 }
 
+interface Queued {
+  readonly offset: PartitionOffset;
+  /** Checked again when the commit goes out: a partition revoked meanwhile is left out. */
+  readonly owned: () => boolean;
+}
+
 interface Waiter {
   resolve(): void;
   reject(err: unknown): void;
@@ -17,17 +23,22 @@ interface Waiter {
  * a commit carrying its offset succeeded, so "committed after durably handled" holds per batch.
  */
 export class GroupCommit {
-  private pending = new Map<string, PartitionOffset>();
+  private pending = new Map<string, Queued>();
   private waiters: Waiter[] = [];
   private inFlight = false;
 
   constructor(private readonly send: (offsets: PartitionOffset[]) => Promise<void>) {}
 
-  commit(offset: PartitionOffset): Promise<void> {
+  /**
+   * `owned`: whether this member still owns the partition. A revoked partition's offset is never sent (its new
+   * owner re-reads from the last commit); its callers resolve anyway, as a stale batch does.
+   */
+  commit(offset: PartitionOffset, owned: () => boolean = () => true): Promise<void> {
     const id = `${offset.topic}:${offset.partition}`;
     const known = this.pending.get(id);
     // One partition's batches come one at a time, so offsets only grow; keep the highest regardless.
-    if (!known || BigInt(known.offset) < BigInt(offset.offset)) this.pending.set(id, offset);
+    if (!known || BigInt(known.offset.offset) < BigInt(offset.offset))
+      this.pending.set(id, { offset, owned });
     const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
     this.flush();
     return done;
@@ -35,12 +46,14 @@ export class GroupCommit {
 
   private flush(): void {
     if (this.inFlight || this.pending.size === 0) return;
-    const offsets = [...this.pending.values()];
+    const offsets = [...this.pending.values()].filter((q) => q.owned()).map((q) => q.offset);
     const waiters = this.waiters;
     this.pending = new Map();
     this.waiters = [];
     this.inFlight = true;
-    this.send(offsets).then(
+    // Through a promise chain, so a send that throws synchronously rejects its callers instead of wedging.
+    const sent = offsets.length > 0 ? Promise.resolve().then(() => this.send(offsets)) : Promise.resolve();
+    sent.then(
       () => this.settle(waiters, (w) => w.resolve()),
       (err: unknown) => this.settle(waiters, (w) => w.reject(err)),
     );
