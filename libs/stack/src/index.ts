@@ -16,3 +16,4 @@ export { freePort } from './ports';
 export { findDynamoDbLocal, dynamoArgs, type DynamoDbLocalDist } from './engines/dynamodb';
 export { resolveJava } from './engines/java';
 export { probeDynamo } from './probes';
+export { startPrivateDynamo, type PrivateDynamo, type PrivateDynamoOptions } from './private-dynamo';

@@ -18,7 +18,7 @@ import {
 import { createLogger } from '@cdc/observability';
 import { eventToItem, keyToPk } from '@cdc/parity';
 import { createRedisClient, REQUIRED_EVENT_CLASSES } from '@cdc/redis';
-import { KAFKA_VERSION } from '@cdc/stack';
+import { KAFKA_VERSION, startPrivateDynamo } from '@cdc/stack';
 import type Redis from 'ioredis';
 import {
   type CommitSample,
@@ -51,7 +51,6 @@ import {
 import { lastIndexByKey, paddedValue, stringSetEvent, zipfSequence } from './applier-workload';
 import { type CaptureRunner, findCaptureMain, startChildCapture } from './capture-runner';
 import { CpuMeter } from './cpu';
-import { startFreshDynamo } from './fresh-dynamo';
 import { benchStackDown, benchStackUp } from './bench-stack';
 import type { Progress } from './progress';
 import { formatCount, formatRate, median, ratePerSecond } from './stats';
@@ -398,9 +397,9 @@ class ApplierBench {
     const ratePerS = Math.max(1, Math.round(applierCeilingPerS / 2));
     const leadInS = Math.min(5, Math.max(2, Math.round(this.opts.durationS / 5)));
     // Its own DynamoDB Local, warmed like the stack's was: by now the stack's holds every earlier phase's items
-    // and stream records, and on it this phase measured DynamoDB Local's aging (p50 from ~10 ms to seconds).
+    // and stream records, and DynamoDB Local slows down as they accumulate (docs/architecture.md, engine facts).
     this.progress.line(`lag: a fresh DynamoDB Local, warmed with ${formatCount(this.warmup)} puts`);
-    const dynamo = await startFreshDynamo();
+    const dynamo = await startPrivateDynamo({ fastStart: false, fileBacked: false });
     this.res.children.add(dynamo);
     const client = createDynamoClient({
       endpoint: dynamo.endpoint,
@@ -465,11 +464,14 @@ class ApplierBench {
       );
       return result;
     } finally {
-      if (applier) await this.stopChild(applier);
-      if (capture) await this.stopChild(capture);
-      await this.env.redis.config('SET', 'notify-keyspace-events', '');
-      client.destroy();
-      await this.stopChild(dynamo);
+      try {
+        if (applier) await this.stopChild(applier);
+        if (capture) await this.stopChild(capture);
+        await this.env.redis.config('SET', 'notify-keyspace-events', '');
+      } finally {
+        client.destroy();
+        await this.stopChild(dynamo);
+      }
     }
   }
 

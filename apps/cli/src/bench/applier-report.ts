@@ -307,7 +307,7 @@ export function renderApplierSection(r: ApplierBenchReport): string {
         `key ${formatRate(l.offeredPerS)} (half the median applier rate, ${formatRate(r.applierCeilingPerS)}) ` +
         `for ${l.durationS} s after a ${l.leadInS} s lead-in; each value carries its write time. The applier ` +
         'writes to a fresh DynamoDB Local of its own, warmed like the first (the stack’s, after the phases above, ' +
-        'holds all their items and stream records and had become several times slower per write). ' +
+        'holds all their items and stream records, and DynamoDB Local slows down as they accumulate). ' +
         `${formatCount(l.writes)} writes, ${formatCount(l.missing)} missing from the table after the drain. ` +
         '`appliedAt` is stamped when the applier issues the write, so the PutItem round trip itself is not in ' +
         'it.',
