@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { dynamoArgs, findDynamoDbLocal } from './engines/dynamodb';
 import { resolveJava } from './engines/java';
 import { freePort } from './ports';
+import { exited, killOnExit } from './process';
 import { probeDynamo } from './probes';
 
 /**
@@ -32,26 +33,9 @@ export interface PrivateDynamoOptions {
   readonly readyTimeoutMs?: number;
 }
 
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
-/** Whatever happens to the caller, no JVM outlives it. */
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const child of live) child.kill('SIGKILL');
-  });
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function startPrivateDynamo(opts: PrivateDynamoOptions): Promise<PrivateDynamo> {
-  installExitHook();
   const java = await resolveJava(process.env);
   const dist = findDynamoDbLocal();
   const port = await freePort({ allInterfaces: true }); // DynamoDB Local binds 0.0.0.0
@@ -75,8 +59,7 @@ export async function startPrivateDynamo(opts: PrivateDynamoOptions): Promise<Pr
   const start = async (): Promise<void> => {
     output = '';
     const c = spawn(java, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    live.add(c);
-    c.once('exit', () => live.delete(c));
+    killOnExit(c); // whatever happens to the caller, no JVM outlives it
     c.stdout?.on('data', (d: Buffer) => (output += d.toString()));
     c.stderr?.on('data', (d: Buffer) => (output += d.toString()));
     let spawnError: Error | undefined;

@@ -234,3 +234,33 @@ export async function stopGroup(pid: number, graceMs = 10_000): Promise<boolean>
   signalGroup(pid, 'SIGKILL');
   return waitGone(pid, 5_000);
 }
+
+/** Resolves with the child's exit code (null when a signal ended it), at once if it has already exited. */
+export function exited(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
+    child.once('exit', (code) => resolve(code));
+  });
+}
+
+// Children still running when this process exits (a crashed suite, a failed benchmark) are killed then.
+const killedOnExit = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+/** SIGKILLs `child` when this process exits, unless it has exited by then. */
+export function killOnExit(child: ChildProcess): void {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', () => {
+      for (const c of killedOnExit) {
+        try {
+          c.kill('SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    });
+  }
+  killedOnExit.add(child);
+  child.once('exit', () => killedOnExit.delete(child));
+}

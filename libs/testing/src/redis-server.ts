@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { killOnExit } from '@cdc/stack';
 
 /**
  * A private redis-server for tests that must reconfigure, restart or break Redis (never the shared one of the
@@ -51,23 +52,6 @@ export interface TestRedisServer {
   stop(): Promise<void>;
 }
 
-// Children still running when the worker exits (a crashed suite, a forgotten afterAll) are killed here.
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const child of live) {
-      try {
-        child.kill('SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  });
-}
-
 function launch(
   binary: string,
   port: number,
@@ -94,8 +78,7 @@ function launch(
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  live.add(child);
-  child.once('exit', () => live.delete(child));
+  killOnExit(child);
   let output = '';
   return new Promise<ChildProcess>((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -142,7 +125,6 @@ function terminate(child: ChildProcess): Promise<void> {
 
 /** Starts `redis-server --port <free> --save "" --appendonly no` (nothing on disk) and waits until it accepts connections. */
 export async function startRedisServer(opts: RedisServerOptions = {}): Promise<TestRedisServer> {
-  installExitHook();
   const binary = opts.binary ?? 'redis-server';
   const args = opts.args ?? [];
   const timeoutMs = opts.readyTimeoutMs ?? 10_000;
