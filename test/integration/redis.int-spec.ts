@@ -354,3 +354,57 @@ describe('KeyeventSubscriber', () => {
     );
   });
 });
+
+describe('KeyeventSubscriber with paced reads', () => {
+  it('delivers every notification of a burst, and keeps pacing the new socket after a reconnect', async () => {
+    const server = await privateServer(['--notify-keyspace-events', 'KEA']);
+    const writer = client({ url: server.url, db: 0 }, 'int-redis-paced-writer');
+    await writer.connect();
+    const got: string[] = [];
+    const subscribed: number[] = [];
+    const subClient = createRedisClient({ url: server.url, db: 0 }, 'int-redis-paced-sub');
+    // 20 ms between socket reads: far longer than the burst's own gaps, so the burst arrives in a few reads.
+    const sub = new KeyeventSubscriber(subClient, 0, 20);
+    closeAll.push(() => sub.stop());
+    await sub.start(
+      (_event, key) => got.push(key.toString()),
+      (n) => subscribed.push(n),
+    );
+    const stream = (subClient as unknown as { stream: NodeJS.ReadableStream }).stream;
+    let reads = 0;
+    stream.on('data', () => reads++);
+
+    // Like an application: connections each awaiting their own SETs, so Redis' event loop publishes many
+    // small chunks (a pipelined burst would come in a few big ones even unpaced).
+    const writers = Array.from({ length: 8 }, (_, i) =>
+      client({ url: server.url, db: 0 }, `int-redis-paced-w${i}`),
+    );
+    await Promise.all(writers.map((w) => w.connect()));
+    const burst = async (tag: string, n: number) => {
+      let next = 0;
+      await Promise.all(
+        writers.map(async (w) => {
+          while (next < n) await w.set(`paced:${tag}:${next++}`, 'v');
+        }),
+      );
+    };
+    await burst('a', 5_000);
+    await waitFor('5,000 notifications', () => (got.length >= 5_000 ? true : undefined));
+    expect(new Set(got)).toEqual(new Set(Array.from({ length: 5_000 }, (_, i) => `paced:a:${i}`)));
+    // Paced, a read happens at most every 20 ms while the burst lasts (unpaced: one per event-loop round).
+    expect(reads).toBeLessThan(60);
+
+    // A killed connection: ioredis reconnects on a new socket, which must be read (and paced) too.
+    await writer.client('KILL', 'TYPE', 'pubsub');
+    await waitFor('resubscribed', () => (subscribed.length >= 2 ? true : undefined));
+    const next = (subClient as unknown as { stream: NodeJS.ReadableStream }).stream;
+    expect(next).not.toBe(stream);
+    let nextReads = 0;
+    next.on('data', () => nextReads++);
+    got.length = 0;
+    await burst('b', 5_000);
+    await waitFor('5,000 notifications after the reconnect', () => (got.length >= 5_000 ? true : undefined));
+    expect(new Set(got)).toEqual(new Set(Array.from({ length: 5_000 }, (_, i) => `paced:b:${i}`)));
+    expect(nextReads).toBeLessThan(60);
+  });
+});

@@ -126,6 +126,7 @@ export class CaptureService implements OnApplicationBootstrap, OnApplicationShut
     this.subscriber = new KeyeventSubscriber(
       createRedisClient(redisCfg, SUBSCRIBER_NAME, {}, onRedisError),
       redisCfg.db,
+      this.config.captureNotifyPauseMs,
     );
     await this.subscriber.start(
       (event, key) => {

@@ -56,6 +56,8 @@ export class CdcConfig {
   readonly tombstoneTtlSeconds: number;
   readonly captureBatchSize: number;
   readonly captureLingerMs: number;
+  /** Pause after each read of the notification socket (0 = read on every wakeup). */
+  readonly captureNotifyPauseMs: number;
   readonly heartbeatIntervalMs: number;
   readonly heartbeatTimeoutMs: number;
   /** Keys per second for reconciliation scans (0 = unlimited). */
@@ -110,6 +112,7 @@ export class CdcConfig {
     this.tombstoneTtlSeconds = env.CDC_TOMBSTONE_TTL_SECONDS;
     this.captureBatchSize = env.CDC_CAPTURE_BATCH_SIZE;
     this.captureLingerMs = env.CDC_CAPTURE_LINGER_MS;
+    this.captureNotifyPauseMs = env.CDC_CAPTURE_NOTIFY_PAUSE_MS;
     this.heartbeatIntervalMs = env.CDC_HEARTBEAT_INTERVAL_MS;
     this.heartbeatTimeoutMs = env.CDC_HEARTBEAT_TIMEOUT_MS;
     this.reconcileRate = env.CDC_RECONCILE_RATE;

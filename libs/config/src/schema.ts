@@ -53,6 +53,7 @@ export const envSchema = z
     CDC_TOMBSTONE_TTL_SECONDS: int(60, 10 * 365 * 86_400).default(7 * 86_400),
     CDC_CAPTURE_BATCH_SIZE: int(1, 10_000).default(500),
     CDC_CAPTURE_LINGER_MS: int(0, 1_000).default(5),
+    CDC_CAPTURE_NOTIFY_PAUSE_MS: int(0, 100).default(2),
     CDC_HEARTBEAT_INTERVAL_MS: int(100, 60_000).default(1_000),
     CDC_HEARTBEAT_TIMEOUT_MS: int(100, 600_000).default(5_000),
     CDC_RECONCILE_RATE: int(0, 1_000_000).default(5_000),

