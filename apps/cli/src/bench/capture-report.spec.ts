@@ -6,7 +6,10 @@ import {
   renderCaptureSection,
   renderCaptureSummary,
   upsertSection,
+  type WriterPhase,
   wrap,
+  writerFigures,
+  writerPair,
 } from './capture-report';
 
 const capture = {
@@ -48,6 +51,7 @@ const report: CaptureBenchReport = {
     phases: [
       {
         name: 'A1',
+        setup: 'off',
         capture: false,
         writes: 500_000,
         elapsedMs: 20_000,
@@ -57,6 +61,7 @@ const report: CaptureBenchReport = {
       },
       {
         name: 'B1',
+        setup: 'capture',
         capture: true,
         writes: 460_000,
         elapsedMs: 20_000,
@@ -116,7 +121,9 @@ describe('formatCpu', () => {
 describe('renderCaptureSummary', () => {
   it('shows every phase, the pairs, the median against the target, the ceiling and the loss check', () => {
     const text = renderCaptureSummary(report);
-    expect(text).toContain('A1  capture off    25.0k/s  p50 n/a');
+    expect(text).toMatch(/A1 +off +25\.0k\/s +p50 n\/a/);
+    expect(text).toMatch(/B1 +capture +23\.0k\/s/);
+    expect(text).not.toContain('bare subscriber');
     expect(text).toContain('A1  box 1.50\n');
     expect(text).toContain('1,200 coalesced');
     expect(text).toContain(
@@ -150,7 +157,7 @@ describe('renderCaptureSection', () => {
     expect(md.startsWith('## Capture\n')).toBe(true);
     expect(flat).toContain('`node bin/cdc.js bench capture --duration 20` on 2026-11-22');
     expect(md).toMatch(
-      /\| B1 +\| on +\| +23\.0k\/s \| +1\.200 ms \| +4\.500 ms \| +300,000 \| +1,200 \| +298,800 \| +0 \| +420 ms \|/,
+      /\| B1 +\| capture +\| +23\.0k\/s \| +1\.200 ms \| +4\.500 ms \| +300,000 \| +1,200 \| +298,800 \| +0 \| +420 ms \|/,
     );
     expect(md).toMatch(
       /\| 1 +\| +25\.0k\/s \| +23\.0k\/s \| +0\.920× \| +14\.0 µs → 20\.0 µs \| +0\.700× \|/,
@@ -170,6 +177,97 @@ describe('renderCaptureSection', () => {
     expect(await format(doc, { parser: 'markdown', printWidth: 110, singleQuote: true })).toBe(doc);
     for (const line of doc.split('\n').filter((l) => !l.startsWith('|')))
       expect(line.length).toBeLessThanOrEqual(110);
+  });
+});
+
+/** The same run with an N phase (bare subscriber) in its pair. */
+const floorPhase: WriterPhase = {
+  name: 'N1',
+  setup: 'subscriber',
+  capture: false,
+  writes: 440_000,
+  elapsedMs: 20_000,
+  writesPerS: 22_000,
+  cpu: { box: 1.9, subscriber: 0.12 },
+  redisUsPerWrite: 15,
+};
+const withFloor: CaptureBenchReport = {
+  ...report,
+  settings: { ...report.settings, floorPhases: true },
+  writer: {
+    ...report.writer,
+    phases: [report.writer.phases[0] as WriterPhase, floorPhase, report.writer.phases[1] as WriterPhase],
+    pairs: [
+      { ...(report.writer.pairs[0] as (typeof report.writer.pairs)[0]), floorPerS: 22_000, floorRatio: 0.88 },
+    ],
+    medianFloorRatio: 0.88,
+  },
+};
+
+describe('the floor (N phases)', () => {
+  it('is in the summary: the phase, the pair and the median', () => {
+    const text = renderCaptureSummary(withFloor);
+    expect(text).toContain('N: notifications on, a bare subscriber that reads nothing');
+    expect(text).toMatch(/N1 +subscriber +22\.0k\/s/);
+    expect(text).toContain('N1  box 1.90 | subscriber 0.12');
+    expect(text).toContain('pair 1: 23.0k/s / 25.0k/s = 0.920×; bare subscriber 22.0k/s = 0.880×');
+    expect(text).toContain('floor (bare subscriber) 0.880×');
+  });
+
+  it('adds the N columns to the pair table of the docs section, still Prettier-formatted', async () => {
+    const md = renderCaptureSection(withFloor);
+    const flat = md.replace(/\n(?!\n|\||- )/g, ' ');
+    expect(md).toMatch(
+      /\| pair \| off \(A\) \| bare subscriber \(N\) \| capture \(B\) \| floor N ÷ A \| ratio B ÷ A \|/,
+    );
+    expect(md).toMatch(/\| 1 +\| +25\.0k\/s \| +22\.0k\/s \| +23\.0k\/s \| +0\.880× \| +0\.920× \|/);
+    expect(flat).toContain('Floor, median N ÷ A: **0.880×**');
+    const { format } = await import('prettier');
+    const doc = `# Benchmarks\n\n${md}`;
+    expect(await format(doc, { parser: 'markdown', printWidth: 110, singleQuote: true })).toBe(doc);
+  });
+});
+
+describe('writerPair / writerFigures', () => {
+  const phase = (name: string, writesPerS: number, redisUsPerWrite?: number): WriterPhase => ({
+    name,
+    setup: 'off',
+    capture: false,
+    writes: writesPerS,
+    elapsedMs: 1000,
+    writesPerS,
+    cpu: {},
+    ...(redisUsPerWrite ? { redisUsPerWrite } : {}),
+  });
+
+  it('divides B and N by A, and Redis µs per write of A by B', () => {
+    const p = writerPair(2, phase('A2', 100, 10), phase('B2', 40, 20), phase('N2', 90));
+    expect(p).toEqual({
+      pair: 2,
+      withoutPerS: 100,
+      withPerS: 40,
+      ratio: 0.4,
+      floorPerS: 90,
+      floorRatio: 0.9,
+      redisCapacityRatio: 0.5,
+    });
+    expect(writerPair(1, phase('A1', 100), phase('B1', 50))).toEqual({
+      pair: 1,
+      withoutPerS: 100,
+      withPerS: 50,
+      ratio: 0.5,
+    });
+  });
+
+  it('takes medians, and leaves out a figure that only some pairs have', () => {
+    const a = writerPair(1, phase('A1', 100, 10), phase('B1', 40, 20), phase('N1', 80));
+    const b = writerPair(2, phase('A2', 100, 10), phase('B2', 60, 40), phase('N2', 90));
+    const c = writerPair(3, phase('A3', 100), phase('B3', 50));
+    const two = writerFigures([a, b]);
+    expect(two.medianRatio).toBeCloseTo(0.5, 12);
+    expect(two.medianRedisCapacityRatio).toBeCloseTo(0.375, 12);
+    expect(two.medianFloorRatio).toBeCloseTo(0.85, 12);
+    expect(writerFigures([a, b, c])).toEqual({ medianRatio: 0.5 });
   });
 });
 

@@ -1,5 +1,5 @@
 import type { CpuShares } from './cpu';
-import { formatCount, formatMs, formatRate, formatRatio } from './stats';
+import { formatCount, formatMs, formatRate, formatRatio, median } from './stats';
 
 /** The JSON report of `cdc bench capture` (also the input of both renderings below). */
 export interface CapturePhaseStats {
@@ -18,9 +18,13 @@ export interface CapturePhaseStats {
   readonly reconciledKeys: number;
 }
 
+/** off = notifications off, nothing listening; subscriber = on, a bare subscriber; capture = on, capture. */
+export type WriterSetup = 'off' | 'subscriber' | 'capture';
+
 export interface WriterPhase {
-  /** A<n> = notifications off, no capture; B<n> = notifications on, capture running. */
+  /** A<n> = setup off; N<n> = subscriber (the floor); B<n> = capture. */
   readonly name: string;
+  readonly setup: WriterSetup;
   readonly capture: boolean;
   readonly writes: number;
   readonly elapsedMs: number;
@@ -39,6 +43,9 @@ export interface WriterPair {
   readonly withoutPerS: number;
   readonly withPerS: number;
   readonly ratio: number;
+  /** The N phase: the writer beside a bare subscriber that reads nothing, and its rate ÷ the A phase's. */
+  readonly floorPerS?: number;
+  readonly floorRatio?: number;
   /**
    * Redis µs per write without capture ÷ with: the share of its write capacity Redis would keep if it, rather
    * than the writer's CPU, were the bottleneck (derived from CPU time, not a throughput).
@@ -106,6 +113,8 @@ export interface CaptureBenchReport {
     readonly captureMain?: string;
     readonly captureBuiltAt?: string;
     readonly captureBatchSize: number;
+    /** Whether each pair also ran an N phase (bare subscriber). */
+    readonly floorPhases?: boolean;
     /** notify-keyspace-events while capture runs. */
     readonly notifyFlags: string;
     readonly topic: string;
@@ -117,6 +126,8 @@ export interface CaptureBenchReport {
     readonly pairs: readonly WriterPair[];
     readonly medianRatio: number;
     readonly medianRedisCapacityRatio?: number;
+    /** Median of the N ÷ A ratios: what a consumer of the notifications that does nothing else leaves. */
+    readonly medianFloorRatio?: number;
     readonly target: number;
     readonly pass: boolean;
   };
@@ -126,14 +137,52 @@ export interface CaptureBenchReport {
   readonly notes: readonly string[];
 }
 
+/** A pair's figures from its A (off), B (capture) and, when run, N (bare subscriber) phases. */
+export function writerPair(pair: number, a: WriterPhase, b: WriterPhase, n?: WriterPhase): WriterPair {
+  return {
+    pair,
+    withoutPerS: a.writesPerS,
+    withPerS: b.writesPerS,
+    ratio: b.writesPerS / a.writesPerS,
+    ...(n ? { floorPerS: n.writesPerS, floorRatio: n.writesPerS / a.writesPerS } : {}),
+    ...(a.redisUsPerWrite && b.redisUsPerWrite
+      ? { redisCapacityRatio: a.redisUsPerWrite / b.redisUsPerWrite }
+      : {}),
+  };
+}
+
+/** Medians over the pairs; a figure only some pairs have is left out rather than taken from a subset. */
+export function writerFigures(pairs: readonly WriterPair[]): {
+  medianRatio: number;
+  medianRedisCapacityRatio?: number;
+  medianFloorRatio?: number;
+} {
+  const all = (f: (p: WriterPair) => number | undefined): number | undefined => {
+    const v = pairs.flatMap((p) => {
+      const x = f(p);
+      return x === undefined ? [] : [x];
+    });
+    return v.length > 0 && v.length === pairs.length ? median(v) : undefined;
+  };
+  const medianRedisCapacityRatio = all((p) => p.redisCapacityRatio);
+  const medianFloorRatio = all((p) => p.floorRatio);
+  return {
+    medianRatio: median(pairs.map((p) => p.ratio)),
+    ...(medianRedisCapacityRatio !== undefined ? { medianRedisCapacityRatio } : {}),
+    ...(medianFloorRatio !== undefined ? { medianFloorRatio } : {}),
+  };
+}
+
 const CAPTURE_MODE_TEXT = {
   'child-process': 'capture in a separate child process (`node dist/apps/capture/main.js`, the deployable)',
   'in-process': 'capture in the benchmark process (shares the writer’s event loop)',
 } as const;
 
+const SETUP_LABEL: Record<WriterSetup, string> = { off: 'off', subscriber: 'subscriber', capture: 'capture' };
+
 const verdict = (ok: boolean): string => (ok ? 'pass' : 'FAIL');
 
-const CPU_ORDER = ['box', 'bench', 'redis', 'capture', 'kafka', 'dynamodb', 'other'];
+const CPU_ORDER = ['box', 'bench', 'redis', 'subscriber', 'capture', 'kafka', 'dynamodb', 'other'];
 
 /** `box 1.97 | bench 0.93, redis 0.41, capture 0.38, kafka 0.22` (cores; processes not measured are left out). */
 export function formatCpu(cpu: CpuShares): string {
@@ -152,8 +201,9 @@ export function formatCpu(cpu: CpuShares): string {
 export function renderCaptureSummary(r: CaptureBenchReport): string {
   const s = r.settings;
   const lines = [
-    `cdc bench capture: ${s.pairs} × (A: notifications off, no capture | B: notifications "${s.notifyFlags}", ` +
-      'capture running), ' +
+    `cdc bench capture: ${s.pairs} × (A: notifications off | ` +
+      (s.floorPhases ? 'N: notifications on, a bare subscriber that reads nothing | ' : '') +
+      `B: notifications "${s.notifyFlags}", capture running), ` +
       `${s.durationS} s each, ${s.clients} clients, ${formatCount(s.keys)} keys; ${CAPTURE_MODE_TEXT[s.captureMode]}`,
     '',
     'Writer (awaited SET per client, no pipelining):',
@@ -161,7 +211,7 @@ export function renderCaptureSummary(r: CaptureBenchReport): string {
   for (const p of r.writer.phases) {
     const c = p.captureStats;
     lines.push(
-      `  ${p.name.padEnd(3)} ${p.capture ? 'capture on ' : 'capture off'}  ${formatRate(p.writesPerS).padStart(9)}` +
+      `  ${p.name.padEnd(3)} ${SETUP_LABEL[p.setup].padEnd(10)}  ${formatRate(p.writesPerS).padStart(9)}` +
         `  p50 ${formatMs(p.latencyP50Ms)}  p99 ${formatMs(p.latencyP99Ms)}` +
         (c
           ? `  | ${formatCount(c.notifications)} notifications, ${formatCount(c.coalesced)} coalesced, ` +
@@ -176,6 +226,9 @@ export function renderCaptureSummary(r: CaptureBenchReport): string {
     const [a, b] = pairPhases(r, p.pair);
     lines.push(
       `  pair ${p.pair}: ${formatRate(p.withPerS)} / ${formatRate(p.withoutPerS)} = ${formatRatio(p.ratio)}` +
+        (p.floorRatio !== undefined && p.floorPerS !== undefined
+          ? `; bare subscriber ${formatRate(p.floorPerS)} = ${formatRatio(p.floorRatio)}`
+          : '') +
         (p.redisCapacityRatio !== undefined
           ? `; Redis CPU per write ${formatUs(a?.redisUsPerWrite)} -> ${formatUs(b?.redisUsPerWrite)}, ` +
             `capacity kept ${formatRatio(p.redisCapacityRatio)}`
@@ -186,6 +239,9 @@ export function renderCaptureSummary(r: CaptureBenchReport): string {
     `  median ratio ${formatRatio(r.writer.medianRatio)} (target ≥ ${r.writer.target.toFixed(2)}×): ${verdict(r.writer.pass)}` +
       (r.writer.medianRedisCapacityRatio !== undefined
         ? `; Redis capacity kept (from CPU time) ${formatRatio(r.writer.medianRedisCapacityRatio)}`
+        : '') +
+      (r.writer.medianFloorRatio !== undefined
+        ? `; floor (bare subscriber) ${formatRatio(r.writer.medianFloorRatio)}`
         : ''),
     '',
     `Capture ceiling: ${formatCount(r.ceiling.keys)} keys touched once by a pipelined burst ` +
@@ -224,7 +280,7 @@ export function renderCaptureSection(r: CaptureBenchReport): string {
     const cs = p.captureStats;
     return [
       p.name,
-      p.capture ? 'on' : 'off',
+      SETUP_LABEL[p.setup],
       formatRate(p.writesPerS),
       formatMs(p.latencyP50Ms),
       formatMs(p.latencyP99Ms),
@@ -235,12 +291,15 @@ export function renderCaptureSection(r: CaptureBenchReport): string {
       cs ? `${formatCount(cs.drainMs)} ms${cs.fenced ? '' : ' (notifications missing)'}` : dash,
     ];
   });
+  const floor = r.writer.pairs.some((p) => p.floorRatio !== undefined);
   const pairRows = r.writer.pairs.map((p) => {
     const [a, b] = pairPhases(r, p.pair);
     return [
       String(p.pair),
       formatRate(p.withoutPerS),
+      ...(floor ? [p.floorPerS !== undefined ? formatRate(p.floorPerS) : dash] : []),
       formatRate(p.withPerS),
+      ...(floor ? [p.floorRatio !== undefined ? formatRatio(p.floorRatio) : dash] : []),
       formatRatio(p.ratio),
       `${formatUs(a?.redisUsPerWrite)} → ${formatUs(b?.redisUsPerWrite)}`,
       p.redisCapacityRatio !== undefined ? formatRatio(p.redisCapacityRatio) : 'n/a',
@@ -267,15 +326,21 @@ export function renderCaptureSection(r: CaptureBenchReport): string {
     ...wrap(
       `**Writer throughput.** ${s.clients} clients, each awaiting its own \`SET\` of a ${s.valueBytes}-byte ` +
         `value over ${formatCount(s.keys)} keys (ioredis, auto-pipelining off). Phases alternate A ` +
-        `(notify-keyspace-events "" and no capture) and B (notify-keyspace-events "${s.notifyFlags}" and a ` +
-        'freshly started capture), so drift on the shared box hits both sides: each phase is a ' +
+        '(notify-keyspace-events "" and nothing listening), ' +
+        (s.floorPhases
+          ? `N (notify-keyspace-events "${s.notifyFlags}" and a bare subscriber: a raw socket that sends ` +
+            'PSUBSCRIBE on capture’s channels and only counts the bytes pushed, no parsing, no reads, no Kafka; ' +
+            'the floor of any capture driven by notifications) '
+          : '') +
+        `and B (notify-keyspace-events "${s.notifyFlags}" and a ` +
+        'freshly started capture), so drift on the shared box hits every side: each phase is a ' +
         `${s.leadInS} s unmeasured lead-in, then ${s.durationS} s measured; before the first pair, a ` +
         `${s.warmupS} s warm-up with capture on. A B phase ends when capture has received one notification per ` +
         'write and produced every event (drain); its capture figures cover the measured window.',
     ),
     '',
     ...mdTable(
-      ['phase', 'capture', 'writes/s', 'p50', 'p99', 'notifications', 'coalesced', 'events', 'gaps', 'drain'],
+      ['phase', 'setup', 'writes/s', 'p50', 'p99', 'notifications', 'coalesced', 'events', 'gaps', 'drain'],
       ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
       phaseRows,
     ),
@@ -283,13 +348,15 @@ export function renderCaptureSection(r: CaptureBenchReport): string {
     ...mdTable(
       [
         'pair',
-        'without capture',
-        'with capture',
-        'ratio',
+        'off (A)',
+        ...(floor ? ['bare subscriber (N)'] : []),
+        'capture (B)',
+        ...(floor ? ['floor N ÷ A'] : []),
+        'ratio B ÷ A',
         'Redis CPU per write (A → B)',
         'Redis capacity kept',
       ],
-      ['l', 'r', 'r', 'r', 'r', 'r'],
+      ['l', 'r', ...(floor ? ['r' as const, 'r' as const] : []), 'r', 'r', 'r', 'r'],
       pairRows,
     ),
     '',
@@ -301,6 +368,10 @@ export function renderCaptureSection(r: CaptureBenchReport): string {
             'write without capture ÷ with it (capture’s reads and pub/sub included), the ratio the writer would ' +
             'see if Redis rather than the CPU left to the writer were the bottleneck; derived from CPU time, not ' +
             'a throughput.'
+          : '') +
+        (r.writer.medianFloorRatio !== undefined
+          ? ` Floor, median N ÷ A: **${formatRatio(r.writer.medianFloorRatio)}**: what the writer keeps beside a ` +
+            'consumer of the notifications that does nothing else.'
           : ''),
     ),
     '',

@@ -25,6 +25,7 @@ interface BenchCaptureOptions {
   notifyFlags?: string;
   captureMain?: string;
   inProcess?: boolean;
+  floor?: boolean;
   json?: boolean;
   out?: string;
   docs?: string | boolean;
@@ -142,7 +143,7 @@ export class BenchCaptureCommand extends CommandRunner {
     const report = await runBench(targets, {
       section: 'Capture',
       resources: res,
-      children: () => (res.capture ? [res.capture] : []),
+      children: () => [res.capture, res.subscriber].filter((c) => c !== undefined),
       run: () =>
         runCaptureBench(
           {
@@ -156,6 +157,7 @@ export class BenchCaptureCommand extends CommandRunner {
             notifyFlags: opts.notifyFlags ?? REQUIRED_EVENT_CLASSES,
             ...(opts.captureMain ? { captureMain: resolve(opts.captureMain) } : {}),
             inProcess: opts.inProcess === true,
+            floor: opts.floor !== false,
             command: commandLine(),
             reportFile: shortPath(reportFile),
             captureLog: reportFile.replace(/\.json$/, '') + '.capture.log',
@@ -189,9 +191,20 @@ export class BenchCaptureCommand extends CommandRunner {
     return positiveInt('--keys', value, 10_000_000);
   }
 
-  @Option({ flags: '--pairs <n>', description: 'A/B pairs (without, with capture), alternating (default 2)' })
+  @Option({
+    flags: '--pairs <n>',
+    description: 'A/N/B rounds (off, bare subscriber, capture), alternating (default 2)',
+  })
   parsePairs(value: string): number {
     return positiveInt('--pairs', value, 50);
+  }
+
+  @Option({
+    flags: '--no-floor',
+    description: 'skip the N phases (notifications on, a bare subscriber that reads nothing: the floor)',
+  })
+  parseNoFloor(): boolean {
+    return false;
   }
 
   @Option({
