@@ -406,5 +406,13 @@ describe('KeyeventSubscriber with paced reads', () => {
     await waitFor('5,000 notifications after the reconnect', () => (got.length >= 5_000 ? true : undefined));
     expect(new Set(got)).toEqual(new Set(Array.from({ length: 5_000 }, (_, i) => `paced:b:${i}`)));
     expect(nextReads).toBeLessThan(60);
+
+    // stop() right after a burst, while the socket is paused: the PUNSUBSCRIBE reply must still be read.
+    await burst('c', 2_000);
+    const outcome = await Promise.race([
+      sub.stop().then(() => 'stopped'),
+      new Promise((r) => setTimeout(() => r('hung'), 5_000)),
+    ]);
+    expect(outcome).toBe('stopped');
   });
 });

@@ -78,7 +78,8 @@ export class KeyeventSubscriber {
   private readonly prefix: string;
   private subscriptions = 0;
   private readonly paced = new WeakSet<object>();
-  private timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private stopping = false;
 
   constructor(
     private readonly sub: Redis,
@@ -90,11 +91,11 @@ export class KeyeventSubscriber {
 
   /** Pauses the current socket after every chunk (ioredis makes a new socket on each reconnect). */
   private pace(): void {
-    const stream = (this.sub as unknown as { stream?: NodeJS.ReadableStream & object }).stream;
+    const stream = this.stream();
     if (this.readPauseMs <= 0 || !stream || this.paced.has(stream)) return;
     this.paced.add(stream);
     stream.on('data', () => {
-      if (stream.isPaused()) return;
+      if (this.stopping || stream.isPaused()) return;
       stream.pause();
       const timer = setTimeout(() => {
         this.timers.delete(timer);
@@ -119,9 +120,16 @@ export class KeyeventSubscriber {
     onSubscribed(++this.subscriptions);
   }
 
+  private stream(): (NodeJS.ReadableStream & object) | undefined {
+    return (this.sub as unknown as { stream?: NodeJS.ReadableStream & object }).stream;
+  }
+
   async stop(): Promise<void> {
+    // Unpaced from here on: the PUNSUBSCRIBE reply below must be read, not left behind a paused socket.
+    this.stopping = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    this.stream()?.resume();
     this.sub.removeAllListeners('pmessageBuffer');
     if (this.sub.status === 'ready') await this.sub.punsubscribe().catch(() => undefined);
     this.sub.disconnect();
