@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type Redis from 'ioredis';
 
 /**
@@ -63,21 +64,33 @@ export async function ensureNotifications(redis: Redis): Promise<string> {
 export type NotificationHandler = (event: string, key: Buffer) => void;
 
 /**
+ * A paused socket goes on reading from the kernel, one small chunk per wakeup, until its high-water mark (16 KiB)
+ * is buffered: the very wakeups pacing is meant to save. With a 1-byte mark it stops after one chunk, and the
+ * kernel, then Redis, hold the rest until the next read takes it in one piece. Node only takes the mark when a
+ * socket is made, and ioredis makes it, hence the write to the stream's internal state (a no-op if that moves).
+ */
+function lowerHighWaterMark(stream: Readable): void {
+  const state = (stream as unknown as { _readableState?: { highWaterMark?: number } })._readableState;
+  if (state && typeof state.highWaterMark === 'number') state.highWaterMark = 1;
+}
+
+/**
  * A pub/sub connection on `__keyevent@<db>__:*`. Notifications are fire-and-forget hints ("key K changed by
  * event E"); the value is always re-read. `onReady` fires on every (re)subscription: a resubscription means
  * notifications may have been missed in between (design invariant 5).
  *
- * Reads are paced: after each chunk off the socket, the socket is paused for `readPauseMs`, so a busy channel
- * is taken in a few large reads rather than one wakeup per Redis event-loop iteration (measured with a bare
- * subscriber and a 100k SET/s writer on 2 cores: 0.29 cores unpaced, 0.015 paced every 10 ms, and the writer
- * kept 0.75× vs 0.97× of its rate). Nothing waits when the channel is quiet: the first notification after a
- * pause is read at once. The kernel's socket buffer, then Redis' pub/sub output buffer, hold what arrives
- * meanwhile (100k notifications/s × ~60 bytes = ~120 KB per 2 ms, far below client-output-buffer-limit).
+ * Reads are paced (`readPauseMs` > 0): after a chunk, the socket is paused, and every `readPauseMs` whatever
+ * has been buffered meanwhile is handed to ioredis as one chunk; the socket flows again only once a pause
+ * finds nothing buffered. A busy channel is so parsed in one piece per pause rather than one per Redis
+ * event-loop round, and a quiet one is still read at once. No notification waits more than about one pause.
+ * While paused, the kernel and then Redis' pub/sub output buffer hold what arrives (100k notifications/s × ~60
+ * bytes = ~120 KB per 2 ms, far below client-output-buffer-limit).
+ * Measured figures are in docs/architecture.md.
  */
 export class KeyeventSubscriber {
   private readonly prefix: string;
   private subscriptions = 0;
-  private readonly paced = new WeakSet<object>();
+  private readonly paced = new WeakSet<Readable>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private stopping = false;
 
@@ -89,19 +102,31 @@ export class KeyeventSubscriber {
     this.prefix = `__keyevent@${db}__:`;
   }
 
-  /** Pauses the current socket after every chunk (ioredis makes a new socket on each reconnect). */
+  /** Paces the current socket (ioredis makes a new socket on each reconnect). */
   private pace(): void {
     const stream = this.stream();
     if (this.readPauseMs <= 0 || !stream || this.paced.has(stream)) return;
     this.paced.add(stream);
-    stream.on('data', () => {
-      if (this.stopping || stream.isPaused()) return;
-      stream.pause();
+    lowerHighWaterMark(stream);
+    const release = (): void => {
       const timer = setTimeout(() => {
         this.timers.delete(timer);
-        stream.resume();
+        if (this.stopping) return; // stop() resumes the socket itself
+        if (stream.readableLength > 0) {
+          // Paused mode: read() returns everything buffered and emits it as ONE 'data' event (ioredis parses
+          // it); a flowing socket would hand over one buffered chunk per event instead.
+          stream.read();
+          release();
+        } else {
+          stream.resume();
+        }
       }, this.readPauseMs);
       this.timers.add(timer);
+    };
+    stream.on('data', () => {
+      if (this.stopping || stream.isPaused()) return; // isPaused(): our own read() above
+      stream.pause();
+      release();
     });
   }
 
@@ -120,8 +145,8 @@ export class KeyeventSubscriber {
     onSubscribed(++this.subscriptions);
   }
 
-  private stream(): (NodeJS.ReadableStream & object) | undefined {
-    return (this.sub as unknown as { stream?: NodeJS.ReadableStream & object }).stream;
+  private stream(): Readable | undefined {
+    return (this.sub as unknown as { stream?: Readable }).stream;
   }
 
   async stop(): Promise<void> {
