@@ -47,8 +47,20 @@ describe('the capture bench’s bare notification subscriber', () => {
     } finally {
       other.disconnect();
     }
+    await redis.set('bench-sub:db0', 'v'); // one write it must hear, so silence is not a dead subscriber
+    await new Promise((r) => setTimeout(r, 200));
     const bytes = await sub.stop();
-    expect(bytes).toBeLessThan(200); // the PSUBSCRIBE (and AUTH) replies only
+    expect(bytes).toBeGreaterThanOrEqual(60); // the db-0 notification (and the AUTH and PSUBSCRIBE replies)
+    expect(bytes).toBeLessThan(1_000); // 200 db-3 notifications would be over 12,000
+  });
+
+  it('says so when it stopped before the end of its phase (Redis dropped it)', async () => {
+    const sub = await startBareSubscriber(authed(), 0, 2);
+    await redis.client('KILL', 'TYPE', 'pubsub');
+    await new Promise((r) => setTimeout(r, 200));
+    await expect(sub.stop()).rejects.toThrow(
+      /stopped before the end of its phase: redis closed the connection/,
+    );
   });
 
   it('fails with the server’s reason when it cannot subscribe', async () => {

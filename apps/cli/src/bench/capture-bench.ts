@@ -221,6 +221,9 @@ class Bench {
       const cpu = meter.stop();
       bar.stop();
       const writesPerS = ratePerSecond(result.writes, result.elapsedMs);
+      const subscriberBytes = subscriber
+        ? await this.stopSubscriber(subscriber, (leadIn?.writes ?? 0) + result.writes)
+        : undefined;
       let captureStats: CapturePhaseStats | undefined;
       if (runner && before) {
         const { snap, ms, ok } = await this.fence(runner, (leadIn?.writes ?? 0) + result.writes);
@@ -246,6 +249,7 @@ class Bench {
         latencyP50Ms: result.latency.quantile(0.5),
         latencyP99Ms: result.latency.quantile(0.99),
         ...(captureStats ? { captureStats } : {}),
+        ...(subscriberBytes !== undefined ? { subscriberBytes } : {}),
         cpu,
         ...(cpu.redis !== undefined && result.writes > 0
           ? { redisUsPerWrite: round2((cpu.redis * result.elapsedMs * 1000) / result.writes) }
@@ -261,7 +265,8 @@ class Bench {
       return phase;
     } finally {
       if (runner) await this.stopCapture(runner);
-      if (subscriber) await this.stopSubscriber(subscriber);
+      if (this.res.subscriber) await this.res.subscriber.stop().catch(() => undefined);
+      this.res.subscriber = undefined;
     }
   }
 
@@ -272,9 +277,20 @@ class Bench {
     return subscriber;
   }
 
-  private async stopSubscriber(subscriber: BareSubscriber): Promise<void> {
-    await subscriber.stop();
+  /**
+   * Stops the bare subscriber and checks it heard every write: a notification of a SET is a RESP push of at
+   * least 60 bytes (`pmessage`, the pattern, the channel, the key), so fewer bytes mean it was not subscribed
+   * for the whole phase and the phase is no floor.
+   */
+  private async stopSubscriber(subscriber: BareSubscriber, writes: number): Promise<number> {
     this.res.subscriber = undefined;
+    const bytes = await subscriber.stop();
+    if (bytes < writes * 60)
+      throw new Error(
+        `the bench's bare notification subscriber received ${bytes} bytes for ${writes} writes (< 60 bytes per ` +
+          'notification): it missed notifications, so this phase measured no floor',
+      );
+    return bytes;
   }
 
   async ceiling(): Promise<CeilingResult> {

@@ -32,6 +32,8 @@ export interface WriterPhase {
   readonly latencyP50Ms?: number;
   readonly latencyP99Ms?: number;
   readonly captureStats?: CapturePhaseStats;
+  /** N phases: bytes of notifications the bare subscriber received (lead-in included). */
+  readonly subscriberBytes?: number;
   /** Cores used during the measured window, per process (bench = the writer's process) and for the box. */
   readonly cpu: CpuShares;
   /** Redis CPU time per write (µs): what one write costs the server, capture's reads and pub/sub included. */
@@ -178,8 +180,6 @@ const CAPTURE_MODE_TEXT = {
   'in-process': 'capture in the benchmark process (shares the writer’s event loop)',
 } as const;
 
-const SETUP_LABEL: Record<WriterSetup, string> = { off: 'off', subscriber: 'subscriber', capture: 'capture' };
-
 const verdict = (ok: boolean): string => (ok ? 'pass' : 'FAIL');
 
 const CPU_ORDER = ['box', 'bench', 'redis', 'subscriber', 'capture', 'kafka', 'dynamodb', 'other'];
@@ -211,7 +211,7 @@ export function renderCaptureSummary(r: CaptureBenchReport): string {
   for (const p of r.writer.phases) {
     const c = p.captureStats;
     lines.push(
-      `  ${p.name.padEnd(3)} ${SETUP_LABEL[p.setup].padEnd(10)}  ${formatRate(p.writesPerS).padStart(9)}` +
+      `  ${p.name.padEnd(3)} ${p.setup.padEnd(10)}  ${formatRate(p.writesPerS).padStart(9)}` +
         `  p50 ${formatMs(p.latencyP50Ms)}  p99 ${formatMs(p.latencyP99Ms)}` +
         (c
           ? `  | ${formatCount(c.notifications)} notifications, ${formatCount(c.coalesced)} coalesced, ` +
@@ -280,7 +280,7 @@ export function renderCaptureSection(r: CaptureBenchReport): string {
     const cs = p.captureStats;
     return [
       p.name,
-      SETUP_LABEL[p.setup],
+      p.setup,
       formatRate(p.writesPerS),
       formatMs(p.latencyP50Ms),
       formatMs(p.latencyP99Ms),
