@@ -355,19 +355,32 @@ describe('KeyeventSubscriber', () => {
   });
 });
 
+/** A private redis-server, a writer on it, and a started KeyeventSubscriber reading every `pauseMs`. */
+async function pacedSubscriber(
+  name: string,
+  pauseMs: number,
+  onKey: (key: Buffer) => void,
+  onSubscribed: (count: number) => void = () => undefined,
+): Promise<{ server: TestRedisServer; writer: Redis; subClient: Redis; sub: KeyeventSubscriber }> {
+  const server = await privateServer(['--notify-keyspace-events', 'KEA']);
+  const writer = client({ url: server.url, db: 0 }, `int-redis-${name}-writer`);
+  await writer.connect();
+  const subClient = createRedisClient({ url: server.url, db: 0 }, `int-redis-${name}-sub`);
+  const sub = new KeyeventSubscriber(subClient, 0, pauseMs);
+  closeAll.push(() => sub.stop());
+  await sub.start((_event, key) => onKey(key), onSubscribed);
+  return { server, writer, subClient, sub };
+}
+
 describe('KeyeventSubscriber with paced reads', () => {
   it('delivers every notification of a burst, and keeps pacing the new socket after a reconnect', async () => {
-    const server = await privateServer(['--notify-keyspace-events', 'KEA']);
-    const writer = client({ url: server.url, db: 0 }, 'int-redis-paced-writer');
-    await writer.connect();
     const got: string[] = [];
     const subscribed: number[] = [];
-    const subClient = createRedisClient({ url: server.url, db: 0 }, 'int-redis-paced-sub');
     // 20 ms between socket reads: far longer than the burst's own gaps, so the burst arrives in a few reads.
-    const sub = new KeyeventSubscriber(subClient, 0, 20);
-    closeAll.push(() => sub.stop());
-    await sub.start(
-      (_event, key) => got.push(key.toString()),
+    const { server, writer, subClient, sub } = await pacedSubscriber(
+      'paced',
+      20,
+      (key) => got.push(key.toString()),
       (n) => subscribed.push(n),
     );
     const stream = (subClient as unknown as { stream: NodeJS.ReadableStream }).stream;
@@ -422,20 +435,10 @@ describe('KeyeventSubscriber with paced reads', () => {
 
 describe('KeyeventSubscriber pacing under sustained load', () => {
   it('delivers each notification within about one pause, however long the load lasts', async () => {
-    const server = await privateServer(['--notify-keyspace-events', 'KEA']);
-    const writer = client({ url: server.url, db: 0 }, 'int-redis-lag-writer');
-    await writer.connect();
     const delays: number[] = [];
-    const sub = new KeyeventSubscriber(
-      createRedisClient({ url: server.url, db: 0 }, 'int-redis-lag-sub'),
-      0,
-      20,
-    );
-    closeAll.push(() => sub.stop());
     // The key carries the time it was written, so each delivery's delay is known.
-    await sub.start(
-      (_event, key) => delays.push(performance.now() - Number(key.toString().split(':')[1])),
-      () => undefined,
+    const { writer } = await pacedSubscriber('lag', 20, (key) =>
+      delays.push(performance.now() - Number(key.toString().split(':')[1])),
     );
     // ~3k SET/s for 1.5 s, each awaited alone: many small pushes, more of them per pause than one.
     const until = performance.now() + 1_500;
@@ -455,17 +458,8 @@ describe('KeyeventSubscriber pacing under sustained load', () => {
 
 describe('KeyeventSubscriber pacing and the kernel', () => {
   it('stops reading the socket while paused, and delivers everything held back at the next read', async () => {
-    const server = await privateServer(['--notify-keyspace-events', 'KEA']);
-    const writer = client({ url: server.url, db: 0 }, 'int-redis-hold-writer');
-    await writer.connect();
     const got: string[] = [];
-    const subClient = createRedisClient({ url: server.url, db: 0 }, 'int-redis-hold-sub');
-    const sub = new KeyeventSubscriber(subClient, 0, 400);
-    closeAll.push(() => sub.stop());
-    await sub.start(
-      (_event, key) => got.push(key.toString()),
-      () => undefined,
-    );
+    const { writer, subClient } = await pacedSubscriber('hold', 400, (key) => got.push(key.toString()));
     const socket = (subClient as unknown as { stream: { bytesRead: number } }).stream;
 
     await writer.set('hold:first', 'v'); // a quiet channel: read at once, then a 400 ms pause begins
