@@ -1,5 +1,6 @@
 import * as avro from 'avsc';
 import changeEventV1 from '../schemas/change-event.v1.json';
+import changeEventV2 from '../schemas/change-event.v2.json';
 
 /**
  * Avro longs as BigInt. avsc's default long type throws beyond 2^53; versions must not be bounded by that.
@@ -23,7 +24,10 @@ const bigintLong = avro.types.LongType.__with({
  * bundles carry them). Readers resolve any of them to the newest; the last one is what capture writes.
  * Evolution = add a file here and a compatibility case in codec.spec.ts.
  */
-export const WRITER_SCHEMAS: readonly avro.Schema[] = [changeEventV1 as avro.Schema];
+export const WRITER_SCHEMAS: readonly avro.Schema[] = [
+  changeEventV1 as avro.Schema,
+  changeEventV2 as avro.Schema,
+];
 
 export function parseType(schema: avro.Schema): avro.Type {
   // wrapUnions: the value union holds several records, which must be told apart by name.

@@ -3,9 +3,18 @@ import { describe, expect, it } from 'vitest';
 import type { ChangeEvent, RedisValue } from './change-event';
 import { ChangeEventCodec } from './codec';
 import { ContractError } from './errors';
-import { V1EventWriter } from './fast-encoder';
+import * as avro from 'avsc';
+import changeEventV1 from '../schemas/change-event.v1.json';
+import { parseType, WRITER_SCHEMAS } from './avro-types';
+import { EventWriter } from './fast-encoder';
+import { composeVersion } from './version';
 
 const codec = new ChangeEventCodec();
+const MAX_LONG = 2n ** 63n - 1n;
+/** Any valid version: an epoch and a position, each an Avro long that is not negative. */
+const version = fc
+  .tuple(fc.bigInt({ min: 0n, max: MAX_LONG }), fc.bigInt({ min: 0n, max: MAX_LONG }))
+  .map(([epoch, position]) => composeVersion(epoch, position));
 
 function upsert(value: RedisValue, overrides: Partial<ChangeEvent> = {}): ChangeEvent {
   return {
@@ -59,8 +68,8 @@ describe('ChangeEventCodec', () => {
 
   it('round-trips any value of any type, binary-safe (property)', () => {
     fc.assert(
-      fc.property(redisValue, bytes, fc.bigInt({ min: 1n, max: 2n ** 63n - 1n }), (value, key, version) => {
-        const event = upsert(value, { key, version, origin: 'snapshot' });
+      fc.property(redisValue, bytes, version, (value, key, v) => {
+        const event = upsert(value, { key, version: v, origin: 'snapshot' });
         expect(codec.decode(codec.encode(event))).toEqual(event);
       }),
     );
@@ -81,13 +90,13 @@ describe('ChangeEventCodec', () => {
             : fc.constant(v),
         ),
       ),
-      version: fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
+      version: version,
       expireAt: fc.option(fc.integer({ min: -(2 ** 52), max: 2 ** 52 })),
       event: fc.string({ unit: 'grapheme', maxLength: 12 }),
       origin: fc.constantFrom('live' as const, 'snapshot' as const, 'repair' as const, 'replay' as const),
       capturedAt: fc.maxSafeNat(),
     });
-    const writer = new V1EventWriter(); // itself, not through encode(): a fallback must not pass this vacuously
+    const writer = new EventWriter(); // itself, not through encode(): a fallback must not pass this vacuously
     fc.assert(
       fc.property(event, (e) => {
         const reference = codec.encodeWithAvsc(e);
@@ -100,7 +109,7 @@ describe('ChangeEventCodec', () => {
   it('the hand-written encoder grows its buffer for values larger than it started with', () => {
     const big = upsert({ type: 'list', items: Array.from({ length: 40 }, () => Buffer.alloc(4096, 7)) });
     const reference = codec.encodeWithAvsc(big);
-    expect(new V1EventWriter().encode(reference.subarray(0, 10), big).equals(reference)).toBe(true);
+    expect(new EventWriter().encode(reference.subarray(0, 10), big).equals(reference)).toBe(true);
     expect(codec.decode(codec.encode(big))).toEqual(big);
   });
 
@@ -123,6 +132,53 @@ describe('ChangeEventCodec', () => {
     const buf = codec.encode(upsert({ type: 'string', data: Buffer.from('value') }));
     expect(() => codec.decode(buf.subarray(0, buf.length - 3))).toThrow(
       expect.objectContaining({ code: 'UNDECODABLE' }) as Error,
+    );
+  });
+
+  it('decodes events written with schema v1 as epoch 0, ordered before any v2 epoch', () => {
+    const v1Only = new ChangeEventCodec([changeEventV1 as avro.Schema]);
+    const legacy = upsert({ type: 'string', data: Buffer.from('old') }, { version: 1_796_000_000_000_000n });
+    const bytesV1 = v1Only.encodeWithAvsc(legacy);
+    expect(bytesV1.subarray(2, 10).toString('hex')).not.toBe(codec.writerFingerprint);
+    const decoded = codec.decode(bytesV1);
+    expect(decoded).toEqual(legacy);
+    expect(decoded.version < composeVersion(1n, 0n)).toBe(true);
+  });
+
+  it('a reader that knows only v1 sends v2 bytes to the DLQ (UNKNOWN_SCHEMA), never misorders them', () => {
+    const v1Only = new ChangeEventCodec([changeEventV1 as avro.Schema]);
+    const event = upsert({ type: 'string', data: Buffer.from('new') }, { version: composeVersion(5n, 9n) });
+    expect(() => v1Only.decode(codec.encode(event))).toThrow(
+      expect.objectContaining({ code: 'UNKNOWN_SCHEMA' }) as Error,
+    );
+  });
+
+  it('writes the epoch and the position as two longs of schema v2', () => {
+    const event = upsert({ type: 'string', data: Buffer.from('x') }, { version: composeVersion(17n, 42n) });
+    const v2 = parseType(WRITER_SCHEMAS[WRITER_SCHEMAS.length - 1] as avro.Schema);
+    const record = v2.fromBuffer(codec.encode(event).subarray(10)) as { version: bigint; epoch: bigint };
+    expect({ version: record.version, epoch: record.epoch }).toEqual({ version: 42n, epoch: 17n });
+  });
+
+  it('rejects a negative version as INVALID_EVENT', () => {
+    const v1 = parseType(changeEventV1 as avro.Schema);
+    const v1Only = new ChangeEventCodec([changeEventV1 as avro.Schema]);
+    const header = v1Only.encodeWithAvsc(upsert({ type: 'string', data: Buffer.from('x') })).subarray(0, 10);
+    const body = v1.toBuffer({
+      sourceId: 's',
+      db: 0,
+      key: Buffer.from('k'),
+      op: 'DELETE',
+      redisType: null,
+      value: null,
+      version: -5n,
+      expireAt: null,
+      event: 'del',
+      origin: 'LIVE',
+      capturedAt: 1n,
+    });
+    expect(() => codec.decode(Buffer.concat([header, body]))).toThrow(
+      expect.objectContaining({ code: 'INVALID_EVENT' }) as Error,
     );
   });
 });

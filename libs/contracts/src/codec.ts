@@ -1,10 +1,11 @@
 import type * as avro from 'avsc';
 import { parseType, WRITER_SCHEMAS } from './avro-types';
-import changeEventV1 from '../schemas/change-event.v1.json';
+import changeEventV2 from '../schemas/change-event.v2.json';
 import type { ChangeEvent, Op, Origin, RedisType, RedisValue } from './change-event';
 import { ContractError } from './errors';
-import { V1EventWriter } from './fast-encoder';
+import { EventWriter } from './fast-encoder';
 import { rabinFingerprint64 } from './rabin';
+import { composeVersion, splitVersion } from './version';
 
 /**
  * Avro single-object encoding: 0xC3 0x01, the 8-byte little-endian CRC-64-AVRO fingerprint of the writer
@@ -26,7 +27,7 @@ export class ChangeEventCodec {
   private readonly header: Buffer;
   private readonly known = new Map<bigint, KnownSchema>();
   /** The hand-written encoder, while the writer schema is the one it was written for. */
-  private readonly fast: V1EventWriter | undefined;
+  private readonly fast: EventWriter | undefined;
 
   constructor(schemas: readonly avro.Schema[] = WRITER_SCHEMAS) {
     const types = schemas.map(parseType);
@@ -41,8 +42,8 @@ export class ChangeEventCodec {
     MAGIC.copy(this.header);
     const writerFingerprint = schemaFingerprint(this.writer);
     this.header.writeBigUInt64LE(writerFingerprint, 2);
-    if (writerFingerprint === schemaFingerprint(parseType(changeEventV1 as avro.Schema)))
-      this.fast = new V1EventWriter();
+    if (writerFingerprint === schemaFingerprint(parseType(changeEventV2 as avro.Schema)))
+      this.fast = new EventWriter();
   }
 
   /** The fingerprint written into every event, as 16 hex digits (for logs and DLQ headers). */
@@ -102,6 +103,8 @@ interface AvroChangeEvent {
   redisType: { [k: string]: string } | null;
   value: AvroValue;
   version: bigint;
+  /** Absent only in the shape of schema v1, which a reader resolves to 0. */
+  epoch: bigint;
   expireAt: { long: bigint } | null;
   event: string;
   origin: string;
@@ -109,6 +112,7 @@ interface AvroChangeEvent {
 }
 
 function toAvro(e: ChangeEvent): AvroChangeEvent {
+  const { epoch, position } = splitVersion(e.version);
   return {
     sourceId: e.sourceId,
     db: e.db,
@@ -116,7 +120,8 @@ function toAvro(e: ChangeEvent): AvroChangeEvent {
     op: e.op,
     redisType: e.value ? { [`${NS}RedisType`]: e.value.type.toUpperCase() } : null,
     value: valueToAvro(e.value),
-    version: e.version,
+    version: position,
+    epoch,
     expireAt: e.expireAt === null ? null : { long: BigInt(e.expireAt) },
     event: e.event,
     origin: e.origin.toUpperCase(),
@@ -148,6 +153,9 @@ function fromAvro(r: AvroChangeEvent): ChangeEvent {
   if ((r.op === 'DELETE') !== (value === null)) {
     throw new ContractError('INVALID_EVENT', `${r.op} event ${value ? 'with' : 'without'} a value`);
   }
+  if (r.version < 0n || r.epoch < 0n) {
+    throw new ContractError('INVALID_EVENT', `negative version part (epoch ${r.epoch}, version ${r.version})`);
+  }
   if (value && redisType !== value.type) {
     throw new ContractError(
       'INVALID_EVENT',
@@ -160,7 +168,7 @@ function fromAvro(r: AvroChangeEvent): ChangeEvent {
     key: r.key,
     op: r.op,
     value,
-    version: r.version,
+    version: composeVersion(r.epoch, r.version),
     expireAt: r.expireAt === null ? null : Number(r.expireAt.long),
     event: r.event,
     origin: r.origin.toLowerCase() as Origin,

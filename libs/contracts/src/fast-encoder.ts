@@ -1,10 +1,11 @@
 import type { ChangeEvent, Op, Origin, RedisValue } from './change-event';
+import { splitVersion } from './version';
 
 /**
- * Avro binary of a v1 ChangeEvent (schemas/change-event.v1.json), written by hand: byte-identical to avsc's
+ * Avro binary of a v2 ChangeEvent (schemas/change-event.v2.json), written by hand: byte-identical to avsc's
  * output (codec.spec.ts checks that on arbitrary events) at a fraction of its cost, which went into wrapped
  * union objects, BigInt long buffers and per-record validation on capture's hot path. The codec uses it only
- * while the writer schema is v1 (same fingerprint); a new schema version falls back to avsc until this writer
+ * while the writer schema is v2 (same fingerprint); a new schema version falls back to avsc until this writer
  * learns it. https://avro.apache.org/docs/1.11.1/specification/#binary-encoding
  */
 
@@ -23,7 +24,7 @@ const TYPE_INDEX: Readonly<Record<RedisValue['type'], number>> = {
 const SAFE_LONG = 2 ** 52;
 const MAX_CACHED_STRINGS = 1024;
 
-export class V1EventWriter {
+export class EventWriter {
   private buf = Buffer.allocUnsafe(64 * 1024);
   private pos = 0;
   /** Encoded (length-prefixed) sourceId and event names: a handful of distinct strings, each written often. */
@@ -48,7 +49,9 @@ export class V1EventWriter {
       this.varint((t + 1) * 2);
       this.value(v);
     }
-    this.long(e.version);
+    const { epoch, position } = splitVersion(e.version);
+    this.long(position);
+    this.long(epoch);
     if (e.expireAt === null) this.byte(0);
     else {
       this.byte(2);
