@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { ChangeEvent, RedisValue } from './change-event';
 import { ChangeEventCodec } from './codec';
 import { ContractError } from './errors';
-import * as avro from 'avsc';
+import type * as avro from 'avsc';
 import changeEventV1 from '../schemas/change-event.v1.json';
 import { parseType, WRITER_SCHEMAS } from './avro-types';
 import { EventWriter } from './fast-encoder';

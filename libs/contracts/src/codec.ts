@@ -154,7 +154,10 @@ function fromAvro(r: AvroChangeEvent): ChangeEvent {
     throw new ContractError('INVALID_EVENT', `${r.op} event ${value ? 'with' : 'without'} a value`);
   }
   if (r.version < 0n || r.epoch < 0n) {
-    throw new ContractError('INVALID_EVENT', `negative version part (epoch ${r.epoch}, version ${r.version})`);
+    throw new ContractError(
+      'INVALID_EVENT',
+      `negative version part (epoch ${r.epoch}, version ${r.version})`,
+    );
   }
   if (value && redisType !== value.type) {
     throw new ContractError(
