@@ -11,9 +11,19 @@ export class ConfigError extends Error {
 }
 
 export interface RedisConfig {
+  /** The primary; with Sentinel only its credentials and scheme are used (the address comes from Sentinel). */
   readonly url: string;
   readonly db: number;
   readonly tlsCa?: string;
+  /** Where capture, snapshot, reconciliation and the verifier read: the primary or one of its replicas. */
+  readonly readFrom: 'primary' | 'replica';
+  /** One replica's own address (replica mode); unset = discovered from the primary or from Sentinel. */
+  readonly replicaUrl?: string;
+  readonly sentinel?: {
+    readonly nodes: ReadonlyArray<{ readonly host: string; readonly port: number }>;
+    readonly name: string;
+    readonly password?: string;
+  };
 }
 export interface KafkaConfig {
   readonly brokers: readonly string[];
@@ -76,11 +86,25 @@ export class CdcConfig {
   readonly logLevel: ParsedEnv['LOG_LEVEL'];
 
   constructor(env: ParsedEnv, readFile: (path: string) => string = (p) => readFileSync(p, 'utf8')) {
-    if (env.REDIS_URL) {
+    if (env.REDIS_URL || env.REDIS_SENTINELS) {
       this.redis = {
-        url: env.REDIS_URL,
+        url: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
         db: env.REDIS_DB,
         ...(env.REDIS_TLS_CA_FILE ? { tlsCa: readFile(env.REDIS_TLS_CA_FILE) } : {}),
+        readFrom: env.REDIS_READ_FROM,
+        ...(env.REDIS_REPLICA_URL ? { replicaUrl: env.REDIS_REPLICA_URL } : {}),
+        ...(env.REDIS_SENTINELS && env.REDIS_SENTINEL_NAME
+          ? {
+              sentinel: {
+                nodes: env.REDIS_SENTINELS.map((hp) => {
+                  const i = hp.lastIndexOf(':');
+                  return { host: hp.slice(0, i), port: Number(hp.slice(i + 1)) };
+                }),
+                name: env.REDIS_SENTINEL_NAME,
+                ...(env.REDIS_SENTINEL_PASSWORD ? { password: env.REDIS_SENTINEL_PASSWORD } : {}),
+              },
+            }
+          : {}),
       };
     }
     if (env.KAFKA_BROKERS) {
@@ -133,7 +157,7 @@ export class CdcConfig {
       .filter((n) => !this[n])
       .map((n) =>
         n === 'redis'
-          ? 'REDIS_URL: required (e.g. redis://127.0.0.1:6379)'
+          ? 'REDIS_URL: required (e.g. redis://127.0.0.1:6379), or REDIS_SENTINELS with REDIS_SENTINEL_NAME'
           : 'KAFKA_BROKERS: required (e.g. 127.0.0.1:9092)',
       );
     if (missing.length > 0) throw new ConfigError(missing);
@@ -144,7 +168,16 @@ export class CdcConfig {
   redacted(): Record<string, unknown> {
     return {
       redis: this.redis
-        ? { url: redactUrl(this.redis.url), db: this.redis.db, tlsCa: !!this.redis.tlsCa }
+        ? {
+            url: redactUrl(this.redis.url),
+            db: this.redis.db,
+            tlsCa: !!this.redis.tlsCa,
+            readFrom: this.redis.readFrom,
+            ...(this.redis.replicaUrl ? { replicaUrl: redactUrl(this.redis.replicaUrl) } : {}),
+            ...(this.redis.sentinel
+              ? { sentinels: this.redis.sentinel.nodes, sentinelName: this.redis.sentinel.name }
+              : {}),
+          }
         : undefined,
       kafka: this.kafka
         ? { brokers: this.kafka.brokers, ssl: !!this.kafka.ssl, sasl: this.kafka.sasl?.mechanism ?? 'none' }
@@ -175,7 +208,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CdcConfig {
       result.error.issues.map((i) => {
         const key = i.path.join('.');
         const shown =
-          key.includes('PASSWORD') || key === 'REDIS_URL' ? '' : ` (got ${JSON.stringify(env[key])})`;
+          key.includes('PASSWORD') || key.endsWith('_URL') ? '' : ` (got ${JSON.stringify(env[key])})`;
         return `${key}: ${i.message}${shown}`;
       }),
     );

@@ -15,6 +15,18 @@ const redisUrl = z
   .string()
   .url()
   .refine((u) => /^rediss?:\/\//.test(u), 'must start with redis:// or rediss:// (TLS)');
+const hostPorts = z
+  .string()
+  .transform((s) =>
+    s
+      .split(',')
+      .map((b) => b.trim())
+      .filter(Boolean),
+  )
+  .refine(
+    (list) => list.length > 0 && list.every((b) => /^[^\s:]+:\d{1,5}$/.test(b)),
+    'use host:port[,host:port]',
+  );
 const brokers = z
   .string()
   .transform((s) =>
@@ -33,6 +45,11 @@ export const envSchema = z
     REDIS_URL: redisUrl.optional(),
     REDIS_DB: int(0, 15).default(0),
     REDIS_TLS_CA_FILE: z.string().optional(),
+    REDIS_READ_FROM: z.enum(['primary', 'replica']).default('primary'),
+    REDIS_REPLICA_URL: redisUrl.optional(),
+    REDIS_SENTINELS: hostPorts.optional(),
+    REDIS_SENTINEL_NAME: name.optional(),
+    REDIS_SENTINEL_PASSWORD: z.string().optional(),
     KAFKA_BROKERS: brokers.optional(),
     KAFKA_CLIENT_ID: name.default('cdc'),
     KAFKA_SSL: bool.default('false'),
@@ -68,6 +85,24 @@ export const envSchema = z
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((env, ctx) => {
+    if (env.REDIS_SENTINELS && !env.REDIS_SENTINEL_NAME)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['REDIS_SENTINEL_NAME'],
+        message: 'required with REDIS_SENTINELS (the name Sentinel monitors the primary under)',
+      });
+    if (env.REDIS_REPLICA_URL && env.REDIS_READ_FROM !== 'replica')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['REDIS_REPLICA_URL'],
+        message: 'only read with REDIS_READ_FROM=replica; set it, or unset REDIS_REPLICA_URL',
+      });
+    if (env.REDIS_REPLICA_URL && env.REDIS_SENTINELS)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['REDIS_REPLICA_URL'],
+        message: 'with REDIS_SENTINELS the replica comes from Sentinel; unset REDIS_REPLICA_URL',
+      });
     if (env.KAFKA_SASL_MECHANISM) {
       for (const k of ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'] as const) {
         if (!env[k])

@@ -4,3 +4,7 @@ export * from './versioned-read';
 export * from './notifications';
 export * from './server-info';
 export * from './control-keys';
+export * from './epoch';
+export * from './replication-info';
+export * from './sentinel';
+export * from './source';

@@ -1,24 +1,29 @@
 import { describe, expect, it } from 'vitest';
-import { type KeyState, parseBatch } from './versioned-read';
+import { callHeader, type KeyState, parseCall, type RawCallReply } from './versioned-read';
 
 const b = (s: string) => Buffer.from(s);
 
-describe('parseBatch', () => {
-  it('gives the i-th key of a call base + i, the call’s read time, and its TTL as an absolute time', () => {
+describe('parseCall', () => {
+  it('gives each key the version of its index, the call’s read time, and its TTL as an absolute time', () => {
     const keys = [b('skip'), b('s'), b('gone'), b('h')];
     const out: KeyState[] = [];
-    parseBatch(
-      keys,
-      1,
-      [
-        b('1764000000000005'),
-        b('1764000000000'),
-        [b('string'), 1500, b('v')],
-        [b('none')],
-        [b('hash'), -1, [b('f1'), b('v1'), b('f2'), b('v2')]],
-      ],
-      out,
-    );
+    const reply: RawCallReply = [
+      b('5:primary:abc'),
+      b(''),
+      b('1764000000000005'),
+      b('1764000000000'),
+      [b('string'), 1500, b('v')],
+      [b('none')],
+      [b('hash'), -1, [b('f1'), b('v1'), b('f2'), b('v2')]],
+    ];
+    const header = callHeader(reply);
+    expect(header).toEqual({
+      marker: '5:primary:abc',
+      replid: '',
+      position: '1764000000000005',
+      readAtMs: 1764000000000,
+    });
+    parseCall(keys, 1, reply, header.readAtMs, (i) => 1764000000000005n + BigInt(i), out);
     expect(out).toEqual([
       {
         key: b('s'),
@@ -56,10 +61,12 @@ describe('parseBatch', () => {
   it('parses lists, sets, zsets with infinite scores, streams and oversized values', () => {
     const keys = ['l', 'st', 'z', 'x', 'big'].map(b);
     const out: KeyState[] = [];
-    parseBatch(
+    parseCall(
       keys,
       0,
       [
+        b(''),
+        b('r'),
         b('10'),
         b('20'),
         [b('list'), -1, [b('a'), b('a')]],
@@ -68,6 +75,8 @@ describe('parseBatch', () => {
         [b('stream'), -1, b('')],
         [b('string'), -1, b(''), 9_000_000],
       ],
+      20,
+      (i) => 10n + BigInt(i),
       out,
     );
     expect(out.map((s) => s.value)).toEqual([

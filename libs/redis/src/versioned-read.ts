@@ -1,99 +1,43 @@
-import type { RedisType, RedisValue } from '@cdc/contracts';
+import { composeVersion, type RedisType, type RedisValue } from '@cdc/contracts';
 import type Redis from 'ioredis';
-import { INTERNAL_PREFIX, slotTag, versionKeyFor } from './slot';
+import {
+  EPOCH_MARKER_KEY,
+  EpochKeeper,
+  type EpochVerdict,
+  judgeEpoch,
+  parseMarker,
+  type ReadMode,
+  VERSION_COUNTER_KEY,
+} from './epoch';
+import { PRIMARY_READ, REPLICA_READ } from './read-scripts';
 
 /**
- * Design invariant 1: a key's type, value, TTL and a fresh version are taken in ONE script, so no write can
- * slip between the read and its version. One script call reads a whole batch of keys: Redis runs a script
- * atomically, so every read in it happens at one instant, and the call bumps ONE counter however many keys it
- * reads (a per-key counter write cost Redis a SET and a keyspace notification per read, which capture then
- * received and discarded).
+ * Design invariant 1: a key's type, value, TTL and its version are taken in ONE script call (read-scripts.ts),
+ * so no write can slip between the read and its version. One call reads up to 100 keys at one instant.
  *
- * The version is a hybrid logical clock per logical database: base = max(last + 1, server time in µs); the
- * i-th key of the call gets base + i and the counter keeps base + n - 1, so versions are unique and grow in
- * read order. The clock term survives a Redis restart without persistence (the counter restarts from the
- * clock, above anything issued before: the counter leads the clock by at most the keys read in one µs); the
- * counter term keeps versions strictly increasing within a µs, across a clock step backwards, and across
- * concurrent capture instances. Scripts may call TIME before writing since Redis 5 (effects replication).
- * https://redis.io/docs/latest/develop/interact/programmability/eval-intro/
- * Numbers are formatted with %.0f: Lua's default tostring would print 1.764e+15 and lose digits; Lua numbers
- * are doubles, exact up to 2^53 (µs since 1970 stay below it until the year 2255).
- *
- * The counter lives in the captured database (keys are per database, so are their versions). It replaced a
- * counter per hash slot (`versionKeyFor`); a key versioned under that scheme never gets a smaller version
- * afterwards: when the counter is missing, the script refuses to version and the reader first seeds it with
- * max(every per-slot counter, the clock) (`seed()`), so the first new version is above every old one even if
- * the clock has stepped back since. Standalone Redis only, as capture connects to one primary: in Redis
- * Cluster all keys of a script must share a slot, so a cluster reader would group a batch by slot and keep the
- * per-slot counter as each group's counter.
+ * The version is (epoch, position) composed into one integer (@cdc/contracts `composeVersion`): the epoch
+ * from the marker the call read, judged by `judgeEpoch`; the position from the primary's hybrid logical clock
+ * (the i-th key of a call gets base + i) or, on a replica, from the replica's applied replication offset (every
+ * key of a call shares it: they were read at that one point of the primary's history). A call whose marker
+ * cannot version it (none yet, another mode's, another history's, not yet replayed) versions nothing: the
+ * epoch keeper raises or waits, and the batch is read again.
  */
-const READ_AND_VERSION = `
-local n = #KEYS - 1
-local now = redis.call('TIME')
-local nowUs = tonumber(now[1]) * 1000000 + tonumber(now[2])
-local base = nowUs
-if ARGV[1] == '1' then
-  local last = redis.call('GET', KEYS[1])
-  if not last then return 0 end
-  last = tonumber(last)
-  if last >= base then base = last + 1 end
-  redis.call('SET', KEYS[1], string.format('%.0f', base + n - 1))
-end
-local guard = tonumber(ARGV[2])
-local out = {string.format('%.0f', base), string.format('%.0f', math.floor(nowUs / 1000))}
-for i = 1, n do
-  local key = KEYS[i + 1]
-  local t = redis.call('TYPE', key)['ok']
-  local r
-  if t == 'none' then
-    r = {t}
-  else
-    local pttl = redis.call('PTTL', key)
-    local size = 0
-    if guard > 0 then
-      if t == 'string' then size = redis.call('STRLEN', key) else size = redis.call('MEMORY', 'USAGE', key) or 0 end
-    end
-    if size > guard then r = {t, pttl, '', size}
-    elseif t == 'string' then r = {t, pttl, redis.call('GET', key)}
-    elseif t == 'hash' then r = {t, pttl, redis.call('HGETALL', key)}
-    elseif t == 'list' then r = {t, pttl, redis.call('LRANGE', key, 0, -1)}
-    elseif t == 'set' then r = {t, pttl, redis.call('SMEMBERS', key)}
-    elseif t == 'zset' then r = {t, pttl, redis.call('ZRANGE', key, 0, -1, 'WITHSCORES')}
-    else r = {t, pttl, ''}
-    end
-  end
-  out[i + 2] = r
-end
-return out
-`;
-
-/** Raises the counter to max(itself, floor, clock), creating it. Idempotent; several readers may race. */
-const SEED_COUNTER = `
-local now = redis.call('TIME')
-local v = tonumber(now[1]) * 1000000 + tonumber(now[2])
-local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
-local floor = tonumber(ARGV[1])
-if cur > v then v = cur end
-if floor > v then v = floor end
-redis.call('SET', KEYS[1], string.format('%.0f', v))
-return 1
-`;
-
-/** The version counter of the database the connection is on. */
-export const VERSION_COUNTER_KEY = `${INTERNAL_PREFIX}ver`;
+export { VERSION_COUNTER_KEY };
 
 /**
  * Keys per script call. A script blocks every other client while it runs, so a call must stay short even when
- * its keys are big (each up to the size guard): 100 keeps a call of small values well under a millisecond, and
- * one counter write per 100 reads already removes 99% of the old per-key writes. A pipeline carries several
- * calls, so a batch is still one round trip.
+ * its keys are big (each up to the size guard): 100 keeps a call of small values well under a millisecond. A
+ * pipeline carries several calls, so a batch is still one round trip.
  */
 export const MAX_KEYS_PER_CALL = 100;
+/** Raises or waits before a batch gives up (each settle already waits for the marker to show). */
+const MAX_SETTLES = 5;
 
 export interface KeyState {
   readonly key: Buffer;
   /** 'none' = the key does not exist (a delete). */
   readonly type: RedisType | 'none';
+  /** (epoch, position) as one integer; 0 for a read that took no version (bump=false). */
   readonly version: bigint;
   /** Absolute epoch ms when the key expires, or null. */
   readonly expireAtMs: number | null;
@@ -107,89 +51,117 @@ export interface KeyState {
 
 /** One key's part of the reply: [type] for a missing key, else [type, pttl, value, oversized size?]. */
 type RawKeyReply = [Buffer, number?, (Buffer | Buffer[])?, number?];
-/** [base version, server ms, ...one reply per key], or 0 when the counter must be seeded first. */
-type RawReply = [Buffer, Buffer, ...RawKeyReply[]] | 0;
+/** [marker, replid, position, server ms, ...one reply per key]. */
+export type RawCallReply = [Buffer, Buffer, Buffer, Buffer, ...RawKeyReply[]];
 
 interface ScriptedRedis {
-  cdcReadBatchBuffer(numKeys: number, ...args: Array<Buffer | string>): Promise<RawReply>;
-  cdcSeedVersion(counter: string, floor: string): Promise<number>;
+  cdcReadPrimaryBuffer(numKeys: number, ...args: Array<Buffer | string>): Promise<RawCallReply>;
+  cdcReadReplicaBuffer(numKeys: number, ...args: Array<Buffer | string>): Promise<RawCallReply>;
 }
 
-const SLOTS = 16384;
-const SEED_MGET_CHUNK = 1024;
+/** A call's header, and the version of its i-th key once its epoch is known. */
+export interface CallHeader {
+  readonly marker: string;
+  readonly replid: string;
+  readonly position: string;
+  readonly readAtMs: number;
+}
 
-/** Reads keys with the versioned script: one script call per batch (per 500 keys), one round trip. */
+export function callHeader([marker, replid, position, now]: RawCallReply): CallHeader {
+  return {
+    marker: marker.toString(),
+    replid: replid.toString(),
+    position: position.toString(),
+    readAtMs: Number(now.toString()),
+  };
+}
+
+/**
+ * Reads keys with the versioned scripts: one round trip per batch. `redis` is the node reads run on (a getter
+ * when it may change, as after a failover); `epochs` raises and waits on the primary (default: primary mode on
+ * that same connection, which is what tests and single-node tools want).
+ */
 export class VersionedReader {
-  constructor(private readonly redis: Redis) {
-    if (!('cdcReadBatchBuffer' in redis)) {
-      redis.defineCommand('cdcReadBatch', { lua: READ_AND_VERSION });
-      redis.defineCommand('cdcSeedVersion', { numberOfKeys: 1, lua: SEED_COUNTER });
-    }
+  private readonly node: () => Redis;
+  readonly epochs: EpochKeeper;
+
+  constructor(redis: Redis | (() => Redis), epochs?: EpochKeeper) {
+    this.node = typeof redis === 'function' ? redis : () => redis;
+    this.epochs = epochs ?? new EpochKeeper({ mode: 'primary', control: this.node, reader: this.node });
+  }
+
+  get mode(): ReadMode {
+    return this.epochs.mode;
   }
 
   /**
-   * bump=true takes fresh versions (capture, snapshot, repair). bump=false only reads (verifier): the
-   * returned version is then the server clock and means nothing. A value over `guardBytes` (STRLEN, or MEMORY
-   * USAGE's estimate for collections; 0 = no guard) is not read at all, so a huge key never lands in memory.
+   * bump=true takes versions (capture, snapshot, repair). bump=false only reads (verifier): versions are 0.
+   * A value over `guardBytes` (0 = no guard) is not read (see read-scripts.ts).
    */
   async read(keys: readonly Buffer[], bump = true, guardBytes = 0): Promise<KeyState[]> {
     if (keys.length === 0) return [];
-    for (let attempt = 0; ; attempt++) {
-      const states = await this.tryRead(keys, bump, guardBytes);
-      if (states) return states;
-      // Only a vanished counter (first use, FLUSHALL, a restart without persistence) brings us here.
-      if (attempt >= 3) throw new Error(`the version counter ${VERSION_COUNTER_KEY} keeps disappearing`);
-      await this.seed();
+    for (let settles = 0; ; settles++) {
+      const calls = await this.call(keys, bump, guardBytes);
+      const out: KeyState[] = [];
+      let unversioned: { verdict: Exclude<EpochVerdict, { ok: true }>; marker: string } | undefined;
+      for (let c = 0; c < calls.length && !unversioned; c++) {
+        const reply = calls[c] as RawCallReply;
+        const header = callHeader(reply);
+        let versionOf = (_i: number) => 0n;
+        if (bump) {
+          const verdict = judgeEpoch(parseMarker(header.marker), this.mode, header, this.epochs.floor);
+          if (!verdict.ok) {
+            unversioned = { verdict, marker: header.marker };
+            break;
+          }
+          this.epochs.observe(verdict.epoch);
+          const position = BigInt(header.position);
+          const step = this.mode === 'primary' ? 1n : 0n;
+          versionOf = (i) => composeVersion(verdict.epoch, position + step * BigInt(i));
+        }
+        parseCall(keys, c * MAX_KEYS_PER_CALL, reply, header.readAtMs, versionOf, out);
+      }
+      if (!unversioned) return out;
+      if (settles >= MAX_SETTLES) {
+        throw new Error(
+          `could not version reads after ${MAX_SETTLES} epoch raises/waits (last: ${unversioned.verdict.problem}, marker "${unversioned.marker}")`,
+        );
+      }
+      await this.epochs.settle(unversioned.verdict, unversioned.marker);
     }
   }
 
-  /** Undefined when a call found the counter missing (nothing was versioned by that call then). */
-  private async tryRead(
-    keys: readonly Buffer[],
-    bump: boolean,
-    guardBytes: number,
-  ): Promise<KeyState[] | undefined> {
-    const pipeline = this.redis.pipeline();
+  private async call(keys: readonly Buffer[], bump: boolean, guardBytes: number): Promise<RawCallReply[]> {
+    const node = this.node();
+    if (!('cdcReadPrimaryBuffer' in node)) {
+      node.defineCommand('cdcReadPrimary', { lua: PRIMARY_READ });
+      node.defineCommand('cdcReadReplica', { lua: REPLICA_READ });
+    }
+    const pipeline = node.pipeline();
     const scripted = pipeline as unknown as ScriptedRedis;
-    const flag = bump ? '1' : '0';
     const guard = String(guardBytes);
     for (let from = 0; from < keys.length; from += MAX_KEYS_PER_CALL) {
       const chunk = keys.slice(from, from + MAX_KEYS_PER_CALL);
-      void scripted.cdcReadBatchBuffer(chunk.length + 1, VERSION_COUNTER_KEY, ...chunk, flag, guard);
+      if (this.mode === 'replica') {
+        void scripted.cdcReadReplicaBuffer(chunk.length + 1, EPOCH_MARKER_KEY, ...chunk, guard);
+      } else {
+        const flag = bump ? '1' : '0';
+        void scripted.cdcReadPrimaryBuffer(
+          chunk.length + 2,
+          EPOCH_MARKER_KEY,
+          VERSION_COUNTER_KEY,
+          ...chunk,
+          flag,
+          guard,
+        );
+      }
     }
-    const replies = (await pipeline.exec()) ?? [];
-    const out: KeyState[] = [];
-    let unseeded = false;
-    replies.forEach(([err, reply], c) => {
+    return ((await pipeline.exec()) ?? []).map(([err, reply]) => {
       if (err) throw err;
-      if (reply === 0) unseeded = true;
-      else parseBatch(keys, c * MAX_KEYS_PER_CALL, reply as Exclude<RawReply, 0>, out);
+      return reply as RawCallReply;
     });
-    return unseeded ? undefined : out;
-  }
-
-  /**
-   * Creates the counter above every version handed out before: the per-slot counters of the scheme this one
-   * replaced (none exist on a fresh or flushed Redis) and the clock.
-   */
-  private async seed(): Promise<void> {
-    let floor = 0n;
-    const pipeline = this.redis.pipeline();
-    for (let from = 0; from < SLOTS; from += SEED_MGET_CHUNK) {
-      const names: string[] = [];
-      for (let s = from; s < from + SEED_MGET_CHUNK; s++) names.push(versionKeyFor(slotKey(s)));
-      pipeline.mget(names);
-    }
-    for (const [err, values] of (await pipeline.exec()) ?? []) {
-      if (err) throw err;
-      for (const v of values as Array<string | null>) if (v !== null && BigInt(v) > floor) floor = BigInt(v);
-    }
-    await (this.redis as unknown as ScriptedRedis).cdcSeedVersion(VERSION_COUNTER_KEY, floor.toString());
   }
 }
-
-/** A key in `slot` (its hash tag). */
-const slotKey = (slot: number): Buffer => Buffer.from(`{${slotTag(slot)}}`);
 
 function parseScore(raw: Buffer): number {
   const s = raw.toString();
@@ -205,17 +177,18 @@ function pairs<T>(flat: Buffer[], map: (a: Buffer, b: Buffer) => T): T[] {
 }
 
 /** Appends one script call's states to `out`; its keys start at keys[offset]. */
-export function parseBatch(
+export function parseCall(
   keys: readonly Buffer[],
   offset: number,
-  [rawBase, rawNow, ...perKey]: Exclude<RawReply, 0>,
+  reply: RawCallReply,
+  readAtMs: number,
+  versionOf: (i: number) => bigint,
   out: KeyState[],
 ): void {
-  const base = BigInt(rawBase.toString());
-  const readAtMs = Number(rawNow.toString());
-  perKey.forEach((reply, i) =>
-    out.push(parseKey(keys[offset + i] as Buffer, base + BigInt(i), readAtMs, reply)),
-  );
+  for (let i = 4; i < reply.length; i++) {
+    const k = i - 4;
+    out.push(parseKey(keys[offset + k] as Buffer, versionOf(k), readAtMs, reply[i] as RawKeyReply));
+  }
 }
 
 function parseKey(
