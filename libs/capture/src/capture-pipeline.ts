@@ -2,8 +2,7 @@ import { ChangeEventCodec, type Op, type Origin } from '@cdc/contracts';
 import type { CdcConfig } from '@cdc/config';
 import { BatchPublisher, type Message, type Producer } from '@cdc/kafka';
 import type { Logger, Metrics } from '@cdc/observability';
-import { isInternalKey, type KeyState, VersionedReader } from '@cdc/redis';
-import type Redis from 'ioredis';
+import { isInternalKey, type KeyState, type VersionedReader } from '@cdc/redis';
 import { type PendingKey, PendingKeys } from './pending-keys';
 import { deleteEvent, keyStateToEvent, type Rejection } from './to-event';
 
@@ -30,17 +29,17 @@ const GUARD_FACTOR = 4;
  * and is retried with backoff (nothing is dropped).
  */
 export class CapturePipeline {
-  /** The pipeline as the config describes it: reads on `redis`, events to the topic, rejections to its DLQ. */
+  /** The pipeline as the config describes it: reads with `reader`, events to the topic, rejections to its DLQ. */
   static fromConfig(
     config: CdcConfig,
-    redis: Redis,
+    reader: VersionedReader,
     db: number,
     producer: Producer,
     metrics: Metrics,
     logger: Logger,
   ): CapturePipeline {
     return new CapturePipeline(
-      new VersionedReader(redis),
+      reader,
       new BatchPublisher(producer, config.topic),
       new BatchPublisher(producer, config.dlqTopic),
       {

@@ -1,39 +1,40 @@
+import { randomBytes } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { CdcConfig } from '@cdc/config';
 import { createKafka, ensureChangeTopics, orderedProducer, type Producer } from '@cdc/kafka';
 import { HealthRegistry, LOGGER, type Logger, Metrics } from '@cdc/observability';
-import {
-  createRedisClient,
-  ensureNotifications,
-  KeyeventSubscriber,
-  NotificationsOffError,
-} from '@cdc/redis';
-import type Redis from 'ioredis';
+import { ensureNotifications, KeyeventSubscriber, NotificationsOffError, RedisSource } from '@cdc/redis';
 import { CapturePipeline } from './capture-pipeline';
 import { RedisCheckpointStore } from './checkpoints';
 import { type GapCause, GapMonitor } from './gap-monitor';
 import { KeyspaceScanner } from './keyspace-scanner';
 import { NotificationProbe } from './notification-probe';
 import { Reconciler } from './reconciler';
+import { ReaderFollower } from './reader-follower';
 
-const SUBSCRIBER_NAME = 'cdc-capture-sub';
 const SHUTDOWN_DEADLINE_MS = 10_000;
 
 /**
  * Wires capture to real connections and owns their lifecycle: the keyevent subscriber feeds the pipeline,
- * the gap monitor watches for lost notifications, and the reconciler heals each gap with a rescan.
+ * the gap monitor watches for lost notifications, and the reconciler heals each gap with a rescan. In replica
+ * mode (REDIS_READ_FROM=replica) the subscriber, the reads and the scans run on a replica, the primary only
+ * receives capture's heartbeat and epoch marker, and the reader follower handles what a replica can do.
  */
 @Injectable()
 export class CaptureService implements OnApplicationBootstrap, OnApplicationShutdown {
-  private redis: Redis | undefined;
+  private source: RedisSource | undefined;
   private subscriber: KeyeventSubscriber | undefined;
   private producer: Producer | undefined;
   private pipeline: CapturePipeline | undefined;
   private monitor: GapMonitor | undefined;
   private reconciler: Reconciler | undefined;
+  private follower: ReaderFollower | undefined;
   private subscribed = false;
   private readonly gaps: Array<{ cause: GapCause; at: number }> = [];
   private readonly log: Logger;
+  /** Unique per process, so the gap monitor finds OUR subscriber in CLIENT LIST among other captures'. */
+  private readonly subscriberName = `cdc-capture-sub-${randomBytes(3).toString('hex')}`;
 
   constructor(
     private readonly config: CdcConfig,
@@ -58,25 +59,35 @@ export class CaptureService implements OnApplicationBootstrap, OnApplicationShut
     return this.gaps;
   }
 
+  /** Where capture reads now (host:port), for status reports and tests. */
+  get readerNode(): string | undefined {
+    return this.source?.readerNode;
+  }
+
   async onApplicationBootstrap(): Promise<void> {
     const { redis: redisCfg, kafka: kafkaCfg } = this.config.require('redis', 'kafka');
     const log = this.log;
     const onRedisError = (err: Error) =>
       log.warn({ err: err.message }, 'redis connection error; reconnecting');
-    this.redis = createRedisClient(redisCfg, 'cdc-capture', {}, onRedisError);
-    await this.redis.connect();
+    const source = await RedisSource.open(redisCfg, 'cdc-capture', {
+      onError: onRedisError,
+      epochs: {
+        onRaise: (epoch, problem) => {
+          this.metrics.captureEpoch.set(Number(epoch / 1000n)); // ms since 1970: a gauge cannot hold µs exactly
+          log.info({ epoch: epoch.toString(), problem }, 'epoch raised');
+        },
+        onConflict: (marker) =>
+          log.error(
+            { marker, mode: redisCfg.readFrom },
+            `another capture instance of source "${this.config.sourceId}" versions in the other mode: every ` +
+              `instance of a source must use the same REDIS_READ_FROM (versions stay ordered, but each switch stalls capture)`,
+          ),
+      },
+    });
+    this.source = source;
     // Where CONFIG is not allowed (managed Redis) the setting cannot be read: prove it by a probe instead.
-    let uncheckable: NotificationsOffError | undefined;
-    try {
-      log.info(
-        { notifyKeyspaceEvents: await ensureNotifications(this.redis) },
-        'keyspace notifications enabled',
-      );
-    } catch (err) {
-      if (!(err instanceof NotificationsOffError) || err.checkable) throw err;
-      uncheckable = err;
-    }
-    const probe = new NotificationProbe();
+    const uncheckable = await this.enableNotifications();
+    const probe = new NotificationProbe(source.mode);
 
     const kafka = createKafka(kafkaCfg, log);
     const created = await ensureChangeTopics(kafka, this.config);
@@ -84,9 +95,12 @@ export class CaptureService implements OnApplicationBootstrap, OnApplicationShut
     this.producer = orderedProducer(kafka);
     await this.producer.connect();
 
+    // A fresh epoch for this process, shown on the reader before anything is versioned: a replica that does
+    // not replicate the primary in REDIS_URL fails here, naming both.
+    await source.epochs.start();
     const pipeline = CapturePipeline.fromConfig(
       this.config,
-      this.redis,
+      source.versionedReader(),
       redisCfg.db,
       this.producer,
       this.metrics,
@@ -95,9 +109,9 @@ export class CaptureService implements OnApplicationBootstrap, OnApplicationShut
     this.pipeline = pipeline;
     pipeline.start();
 
-    const checkpoints = new RedisCheckpointStore(this.redis, `reconcile:${this.config.sourceId}`);
+    const checkpoints = new RedisCheckpointStore(source.control, `reconcile:${this.config.sourceId}`);
     const scanner = new KeyspaceScanner(
-      this.redis,
+      () => source.reader,
       (keys) => pipeline.capture(keys, 'repair', 'reconcile'),
       checkpoints,
     );
@@ -113,32 +127,36 @@ export class CaptureService implements OnApplicationBootstrap, OnApplicationShut
       },
     });
     this.reconciler = reconciler;
-    const monitor = new GapMonitor(this.redis, {
-      sourceId: this.config.sourceId,
-      subscriberName: SUBSCRIBER_NAME,
-      intervalMs: this.config.heartbeatIntervalMs,
-      timeoutMs: this.config.heartbeatTimeoutMs,
-      onGap: (cause, detail) => this.onGap(cause, detail),
-      onOutputBuffer: (bytes) => this.metrics.captureSubscriberBuffer.set(bytes),
-    });
+    const monitor = new GapMonitor(
+      { control: () => source.control, reader: () => source.reader },
+      {
+        sourceId: this.config.sourceId,
+        subscriberName: this.subscriberName,
+        intervalMs: this.config.heartbeatIntervalMs,
+        timeoutMs: this.config.heartbeatTimeoutMs,
+        onGap: (cause, detail) => this.onGap(cause, detail),
+        onOutputBuffer: (bytes) => this.metrics.captureSubscriberBuffer.set(bytes),
+      },
+    );
     this.monitor = monitor;
 
-    this.subscriber = new KeyeventSubscriber(
-      createRedisClient(redisCfg, SUBSCRIBER_NAME, {}, onRedisError),
-      redisCfg.db,
-      this.config.captureNotifyPauseMs,
-    );
-    await this.subscriber.start(
-      (event, key) => {
-        if (!monitor.isHeartbeat(event, key) && !probe.observe(event, key)) pipeline.notify(event, key);
-      },
-      (count) => {
+    const onEvent = (event: string, key: Buffer) => {
+      if (!monitor.isHeartbeat(event, key) && !probe.observe(event, key)) pipeline.notify(event, key);
+    };
+    const subscribe = async () => {
+      this.subscriber = new KeyeventSubscriber(
+        source.readerClient(this.subscriberName),
+        redisCfg.db,
+        this.config.captureNotifyPauseMs,
+      );
+      await this.subscriber.start(onEvent, (count) => {
         this.subscribed = true;
         void monitor.onSubscribed(count);
-      },
-    );
+      });
+    };
+    await subscribe();
     if (uncheckable) {
-      const missing = await probe.run(this.redis, this.config.heartbeatTimeoutMs);
+      const missing = await probe.run(source.control, this.config.heartbeatTimeoutMs);
       if (missing.length > 0) {
         throw new Error(`${uncheckable.message} A probe saw no notification for: ${missing.join(', ')}.`);
       }
@@ -146,9 +164,38 @@ export class CaptureService implements OnApplicationBootstrap, OnApplicationShut
     }
     // After subscribing: whatever changed before this point is covered by the downtime check's rescan.
     await monitor.start();
+    if (source.mode === 'replica') {
+      this.follower = new ReaderFollower(source, monitor, log, {
+        intervalMs: this.config.heartbeatIntervalMs,
+        lostAfterMs: this.config.heartbeatTimeoutMs,
+        resubscribe: async () => {
+          await this.subscriber?.stop();
+          await this.enableNotifications();
+          await subscribe();
+        },
+      });
+      await this.follower.start();
+    }
     await reconciler.resumeIfInterrupted();
     this.health.register('capture', () => ({ up: this.subscribed, detail: this.stats }));
-    log.info({ topic: this.config.topic, db: redisCfg.db }, 'capture running');
+    log.info(
+      { topic: this.config.topic, db: redisCfg.db, readFrom: source.mode, reader: source.readerNode },
+      'capture running',
+    );
+  }
+
+  /** Notifications on the node capture subscribes to; an error that cannot be probed is returned for the probe. */
+  private async enableNotifications(): Promise<NotificationsOffError | undefined> {
+    try {
+      this.log.info(
+        { notifyKeyspaceEvents: await ensureNotifications((this.source as RedisSource).reader) },
+        'keyspace notifications enabled',
+      );
+      return undefined;
+    } catch (err) {
+      if (!(err instanceof NotificationsOffError) || err.checkable) throw err;
+      return err;
+    }
   }
 
   private onGap(cause: GapCause, detail: Record<string, unknown>): void {
@@ -158,8 +205,8 @@ export class CaptureService implements OnApplicationBootstrap, OnApplicationShut
     this.metrics.captureReconcileRunning.set(1);
     this.reconciler?.request(cause);
     // A silent heartbeat may mean someone turned notifications off: put them back (or say exactly what to set).
-    if (cause === 'heartbeat-timeout' && this.redis) {
-      ensureNotifications(this.redis).catch((err: Error) =>
+    if (cause === 'heartbeat-timeout' && this.source) {
+      ensureNotifications(this.source.reader).catch((err: Error) =>
         this.log.error({ err: err.message }, 'keyspace notifications are off and cannot be re-enabled'),
       );
     }
@@ -168,6 +215,7 @@ export class CaptureService implements OnApplicationBootstrap, OnApplicationShut
   async onApplicationShutdown(): Promise<void> {
     this.subscribed = false;
     this.monitor?.stop();
+    this.follower?.stop();
     // Drain what is pending, but not forever: with Redis gone, commands wait for a reconnect indefinitely.
     // Past the deadline the connections are dropped; the unproduced keys are rescanned at the next start
     // (its downtime check sees the alive marker's age), so nothing is lost.
@@ -185,8 +233,9 @@ export class CaptureService implements OnApplicationBootstrap, OnApplicationShut
     if (!drained)
       this.log.warn({ pending: this.stats.pending }, 'shutdown deadline passed: dropping in-flight reads');
     this.subscriber?.disconnect();
-    this.redis?.disconnect();
-    await graceful.catch(() => undefined);
-    await this.producer?.disconnect();
+    this.source?.close();
+    // Whatever still waits on a dropped connection settles now; a stuck wait must not hold the exit.
+    await Promise.race([graceful.catch(() => undefined), delay(2_000)]);
+    await Promise.race([this.producer?.disconnect(), delay(5_000)]);
   }
 }

@@ -9,9 +9,30 @@ import {
 } from '@cdc/redis';
 import type Redis from 'ioredis';
 
-/** Why notifications may have been lost (design invariant 5). Each is a metric label and a log line. */
+/**
+ * Why notifications may have been lost (design invariant 5). Each is a metric label and a log line. The last
+ * five are replica mode's (replica-watch.ts): the replica restarted, was fully resynchronised (its data replaced
+ * without a keyspace event), changed history (failover, restart of its primary), was promoted, or is lost.
+ */
 export type GapCause =
-  'reconnect' | 'output-buffer-limit' | 'heartbeat-timeout' | 'flushdb' | 'flushall' | 'swapdb' | 'downtime';
+  | 'reconnect'
+  | 'output-buffer-limit'
+  | 'heartbeat-timeout'
+  | 'flushdb'
+  | 'flushall'
+  | 'swapdb'
+  | 'downtime'
+  | 'replica-restart'
+  | 'full-resync'
+  | 'history-break'
+  | 'failover'
+  | 'replica-lost';
+
+/** The primary (capture's own writes) and the node capture subscribes and reads on (the primary itself, or a replica). */
+export interface MonitoredNodes {
+  readonly control: () => Redis;
+  readonly reader: () => Redis;
+}
 
 export interface GapMonitorOptions {
   readonly sourceId: string;
@@ -46,6 +67,9 @@ export function countersToCauses(before: ServerCounters, after: ServerCounters):
  * - a resubscription is a gap; its cause is the output-buffer limit when Redis counted such a disconnection
  *   (7.2+) or the buffer was past half the hard limit at the last sample, else a plain reconnect;
  * - an alive marker with the time of the last tick reveals capture downtime at the next start.
+ * The heartbeat, the alive marker and the gap record are written on the primary; counters and the subscriber's
+ * buffer are read on the node capture reads (a replica counts the FLUSHALL it replays), so in replica mode the
+ * heartbeat proves the whole path: primary, replication link, replica, subscriber.
  * Each gap, and the end of the scan that heals it, is kept in the GapRecord hash for `cdc status`.
  */
 export class GapMonitor {
@@ -60,7 +84,7 @@ export class GapMonitor {
   private hardLimit = 0;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly nodes: MonitoredNodes,
     private readonly opts: GapMonitorOptions,
   ) {
     this.heartbeatKey = Buffer.from(
@@ -74,20 +98,33 @@ export class GapMonitor {
   async start(): Promise<void> {
     // Earlier gaps stay in the record: one a previous run left unhealed is still unhealed.
     this.since = Date.now();
-    await this.redis.hset(this.gapsKey, 'since', String(this.since));
-    const last = await this.redis.get(this.aliveKey);
+    const control = this.nodes.control();
+    await control.hset(this.gapsKey, 'since', String(this.since));
+    const last = await control.get(this.aliveKey);
     const silentMs = last === null ? null : Date.now() - Number(last);
     if (silentMs !== null && silentMs > this.opts.intervalMs * 2 + this.opts.timeoutMs) {
       this.gap('downtime', { silentMs });
     }
-    await this.redis.set(this.aliveKey, String(Date.now()));
-    this.counters = await readServerCounters(this.redis);
-    this.hardLimit = await pubsubHardLimit(this.redis);
+    await control.set(this.aliveKey, String(Date.now()));
+    await this.resetBaseline();
     this.timer = setInterval(() => void this.tick().catch(() => undefined), this.opts.intervalMs);
   }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+  }
+
+  /** Counters and limits of the node capture reads on, taken again when it changes (a failover). */
+  async resetBaseline(): Promise<void> {
+    const reader = this.nodes.reader();
+    this.counters = await readServerCounters(reader);
+    this.hardLimit = await pubsubHardLimit(reader);
+    this.lastBuffer = 0;
+  }
+
+  /** A gap found elsewhere (the replica watcher): recorded and healed like the monitor's own. */
+  report(cause: GapCause, detail: Record<string, unknown>): void {
+    this.gap(cause, detail);
   }
 
   /** Whether a notification is our own heartbeat (then it is consumed here, not captured). */
@@ -101,7 +138,7 @@ export class GapMonitor {
   async onSubscribed(count: number): Promise<void> {
     if (count <= 1) return;
     const before = this.counters;
-    const after = await readServerCounters(this.redis).catch(() => undefined);
+    const after = await readServerCounters(this.nodes.reader()).catch(() => undefined);
     const counted =
       before?.outputBufferDisconnections != null &&
       after?.outputBufferDisconnections != null &&
@@ -119,12 +156,13 @@ export class GapMonitor {
    * during the scan is healed by the scan folded in after it.
    */
   async healed(scan: { readonly completed: boolean; readonly startedAt: number }): Promise<void> {
-    if (scan.completed) await this.redis.eval(HEALED, 1, this.gapsKey, scan.startedAt, Date.now());
+    if (scan.completed) await this.nodes.control().eval(HEALED, 1, this.gapsKey, scan.startedAt, Date.now());
   }
 
   /** Recorded before the callback starts the heal, on the same connection, so a heal is never written first. */
   private gap(cause: GapCause, detail: Record<string, unknown>): void {
-    this.redis
+    this.nodes
+      .control()
       .multi()
       .hset(this.gapsKey, 'lastGapAt', String(Date.now()), 'lastGapCause', cause)
       .hsetnx(this.gapsKey, 'since', String(this.since)) // FLUSHDB emptied the record with the data
@@ -141,10 +179,12 @@ export class GapMonitor {
       this.gap('heartbeat-timeout', { waitedMs: now - this.pending.sentAt });
       this.pending = undefined;
     }
-    const after = await readServerCounters(this.redis);
+    const reader = this.nodes.reader();
+    const control = this.nodes.control();
+    const after = await readServerCounters(reader);
     if (this.counters) for (const cause of countersToCauses(this.counters, after)) this.gap(cause, {});
     this.counters = after;
-    const buffer = await pubsubOutputBuffer(this.redis, this.opts.subscriberName);
+    const buffer = await pubsubOutputBuffer(reader, this.opts.subscriberName);
     if (buffer !== null) {
       this.lastBuffer = buffer;
       this.opts.onOutputBuffer?.(buffer);
@@ -152,8 +192,8 @@ export class GapMonitor {
     if (!this.pending) {
       const token = String(now);
       this.pending = { token, sentAt: now };
-      await this.redis.set(this.heartbeatKey, token, 'PX', Math.max(60_000, this.opts.timeoutMs * 4));
+      await control.set(this.heartbeatKey, token, 'PX', Math.max(60_000, this.opts.timeoutMs * 4));
     }
-    await this.redis.set(this.aliveKey, String(now));
+    await control.set(this.aliveKey, String(now));
   }
 }

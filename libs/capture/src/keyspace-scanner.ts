@@ -37,11 +37,16 @@ export interface ScanResult extends ScanCheckpoint {
  * once; keys written meanwhile are live capture's job. Internal `__cdc:` keys are skipped.
  */
 export class KeyspaceScanner {
+  private readonly node: () => Redis;
+
+  /** `redis`: the node to scan, or a getter when it may change (a replica after a failover). */
   constructor(
-    private readonly redis: Redis,
+    redis: Redis | (() => Redis),
     private readonly recapture: (keys: Buffer[]) => Promise<number>,
     private readonly checkpoints: CheckpointStore,
-  ) {}
+  ) {
+    this.node = typeof redis === 'function' ? redis : () => redis;
+  }
 
   async run(opts: ScanOptions): Promise<ScanResult> {
     const count = opts.count ?? 500;
@@ -56,7 +61,7 @@ export class KeyspaceScanner {
     const limiter = new RateLimiter(opts.rate);
     do {
       if (opts.signal?.aborted) return { ...state, completed: false };
-      const step = await scanStep(this.redis, state.cursor, {
+      const step = await scanStep(this.node(), state.cursor, {
         count,
         ...(opts.match ? { match: opts.match } : {}),
       });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { INTERNAL_PREFIX } from '@cdc/redis';
+import { INTERNAL_PREFIX, type ReadMode } from '@cdc/redis';
 import type Redis from 'ioredis';
 
 /** One write per keyspace-event class capture relies on, and the event it must publish. */
@@ -17,13 +17,22 @@ export const PROBED_EVENTS: Readonly<Record<string, string>> = {
 
 /**
  * Proves notifications work by observing them, for servers where `CONFIG GET` is not allowed (ElastiCache,
- * MemoryDB): writes reserved probe keys of every type and waits for each event class to come back on the
- * subscriber. Resolves with the classes that never arrived (empty = all good).
+ * MemoryDB): writes reserved probe keys of every type on the primary and waits for each event class to come back
+ * on the subscriber. Resolves with the classes that never arrived (empty = all good). A replica never publishes
+ * `expired` (the primary's expiry reaches it as a DEL), so replica mode does not wait for it.
  */
 export class NotificationProbe {
   private readonly prefix = Buffer.from(`${INTERNAL_PREFIX}probe:${randomBytes(4).toString('hex')}:`);
   private readonly seen = new Set<string>();
   private onSeen: (() => void) | undefined;
+  private readonly expected: Readonly<Record<string, string>>;
+
+  constructor(mode: ReadMode = 'primary') {
+    this.expected =
+      mode === 'replica'
+        ? Object.fromEntries(Object.entries(PROBED_EVENTS).filter(([e]) => e !== 'expired'))
+        : PROBED_EVENTS;
+  }
 
   /** Consumes the notification when it is one of the probe's own. */
   observe(event: string, key: Buffer): boolean {
@@ -39,7 +48,7 @@ export class NotificationProbe {
     const done = new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, timeoutMs);
       this.onSeen = () => {
-        if (Object.keys(PROBED_EVENTS).every((e) => this.seen.has(e))) {
+        if (Object.keys(this.expected).every((e) => this.seen.has(e))) {
           clearTimeout(timer);
           resolve();
         }
@@ -59,7 +68,7 @@ export class NotificationProbe {
       .exec();
     await done;
     this.onSeen = undefined;
-    return Object.entries(PROBED_EVENTS)
+    return Object.entries(this.expected)
       .filter(([event]) => !this.seen.has(event))
       .map(([event, cls]) => `${event} (class ${cls})`);
   }

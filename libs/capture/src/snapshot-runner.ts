@@ -1,7 +1,7 @@
 import type { CdcConfig } from '@cdc/config';
 import { createKafka, ensureChangeTopics, orderedProducer } from '@cdc/kafka';
 import type { Logger, Metrics } from '@cdc/observability';
-import { createRedisClient } from '@cdc/redis';
+import { RedisSource } from '@cdc/redis';
 import { CapturePipeline } from './capture-pipeline';
 import { FileCheckpointStore } from './checkpoints';
 import { KeyspaceScanner, type ScanResult } from './keyspace-scanner';
@@ -36,15 +36,24 @@ export async function runSnapshot(
   opts: SnapshotOptions,
 ): Promise<SnapshotSummary> {
   const { redis: redisCfg, kafka: kafkaCfg } = config.require('redis', 'kafka');
-  const redis = createRedisClient(redisCfg, 'cdc-snapshot');
   const kafka = createKafka(kafkaCfg, logger);
   const producer = orderedProducer(kafka);
   const started = Date.now();
+  let source: RedisSource | undefined;
   try {
-    await redis.connect();
+    // Scans and reads where capture reads (REDIS_READ_FROM): on a replica, the primary pays nothing.
+    source = await RedisSource.open(redisCfg, 'cdc-snapshot');
+    const redis = source.reader;
     await ensureChangeTopics(kafka, config);
     await producer.connect();
-    const pipeline = CapturePipeline.fromConfig(config, redis, redisCfg.db, producer, metrics, logger);
+    const pipeline = CapturePipeline.fromConfig(
+      config,
+      source.versionedReader(),
+      redisCfg.db,
+      producer,
+      metrics,
+      logger,
+    );
     const checkpoints = new FileCheckpointStore(opts.checkpointFile);
     const previous = opts.resume ? await checkpoints.load() : null;
     if (!opts.resume) await checkpoints.clear();
@@ -65,6 +74,6 @@ export async function runSnapshot(
     return { ...result, durationMs: Date.now() - started, resumed: previous !== null };
   } finally {
     await producer.disconnect().catch(() => undefined);
-    redis.disconnect();
+    source?.close();
   }
 }

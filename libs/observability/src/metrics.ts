@@ -64,6 +64,11 @@ export class Metrics {
     help: "The keyspace subscriber's output buffer on the Redis server (omem): growth means capture lags",
     registers: [this.registry],
   });
+  readonly captureEpoch = new Gauge({
+    name: 'cdc_capture_epoch_ms',
+    help: 'The version epoch capture last raised (epoch ms of the raise): it moves at start and at every history break',
+    registers: [this.registry],
+  });
   readonly captureRejected = new Counter({
     name: 'cdc_capture_rejected_total',
     help: 'Keys not replicated, by reason (e.g. unsupported type)',

@@ -11,7 +11,7 @@ import {
 } from '@cdc/dynamo';
 import { HealthRegistry, LOGGER, type Logger, Metrics } from '@cdc/observability';
 import { decodeText, keyToPk, type RedisState } from '@cdc/parity';
-import { controlKeys, createRedisClient, VersionedReader } from '@cdc/redis';
+import { controlKeys, RedisSource, VersionedReader } from '@cdc/redis';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type Redis from 'ioredis';
@@ -33,6 +33,8 @@ const PUBLISH_EVERY_MS = 2_000;
 export class VerifierService implements OnApplicationBootstrap, OnApplicationShutdown {
   readonly ledger = new ParityLedger();
   readonly window: ParityWindow;
+  private source: RedisSource | undefined;
+  /** The primary: checkpoints, leases and the published parity window live there. */
   private redis: Redis | undefined;
   private reader: VersionedReader | undefined;
   private dynamo: DynamoDBClient | undefined;
@@ -63,11 +65,13 @@ export class VerifierService implements OnApplicationBootstrap, OnApplicationShu
 
   async onApplicationBootstrap(): Promise<void> {
     const { redis: redisCfg } = this.config.require('redis');
-    this.redis = createRedisClient(redisCfg, 'cdc-verifier', {}, (err) =>
-      this.log.warn({ err: err.message }, 'redis connection error; reconnecting'),
-    );
-    await this.redis.connect();
-    this.reader = new VersionedReader(this.redis);
+    // Records are checked where capture reads (REDIS_READ_FROM): on a replica, the primary pays nothing.
+    this.source = await RedisSource.open(redisCfg, 'cdc-verifier', {
+      onError: (err) => this.log.warn({ err: err.message }, 'redis connection error; reconnecting'),
+    });
+    const source = this.source;
+    this.redis = source.control;
+    this.reader = new VersionedReader(() => source.reader);
     this.dynamo = createDynamoClient(this.config.dynamo);
     this.running = true;
     this.publisher = setInterval(() => void this.publish(), PUBLISH_EVERY_MS);
@@ -203,7 +207,7 @@ export class VerifierService implements OnApplicationBootstrap, OnApplicationShu
     await this.stream?.stop();
     await Promise.allSettled(this.rechecks);
     await this.publish();
-    this.redis?.disconnect();
+    this.source?.close();
     this.dynamo?.destroy();
     this.streams?.destroy();
   }

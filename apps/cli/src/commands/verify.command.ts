@@ -1,13 +1,12 @@
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { join } from 'node:path';
 import { SingleBar } from 'cli-progress';
-import type Redis from 'ioredis';
 import { CapturePipeline, RateLimiter } from '@cdc/capture';
 import { type CdcConfig, ConfigError, type RedisConfig } from '@cdc/config';
 import { createDynamoClient, describeTable } from '@cdc/dynamo';
 import { createKafka, ensureChangeTopics, orderedProducer } from '@cdc/kafka';
 import { createLogger, type Logger, Metrics } from '@cdc/observability';
-import { createRedisClient } from '@cdc/redis';
+import { RedisSource } from '@cdc/redis';
 import {
   FileVerifyCheckpoints,
   formatSummary,
@@ -38,14 +37,21 @@ interface Repairer {
 }
 
 /** --repair re-captures keys with the capture pipeline itself (origin=repair): one writer path to the table. */
-async function openRepairer(config: CdcConfig, redis: Redis, logger: Logger): Promise<Repairer> {
+async function openRepairer(config: CdcConfig, source: RedisSource, logger: Logger): Promise<Repairer> {
   const { redis: redisCfg, kafka: kafkaCfg } = config.require('redis', 'kafka');
   const kafka = createKafka(kafkaCfg, logger);
   const producer = orderedProducer(kafka);
   await ensureChangeTopics(kafka, config);
   await producer.connect();
   const metrics = new Metrics({ defaultMetrics: false });
-  const pipeline = CapturePipeline.fromConfig(config, redis, redisCfg.db, producer, metrics, logger);
+  const pipeline = CapturePipeline.fromConfig(
+    config,
+    source.versionedReader(),
+    redisCfg.db,
+    producer,
+    metrics,
+    logger,
+  );
   return {
     repair: (keys) => pipeline.capture(keys, 'repair'),
     close: () => producer.disconnect().catch(() => undefined),
@@ -74,7 +80,7 @@ export class VerifyCommand extends CommandRunner {
     const onSignal = () => abort.abort();
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
-    const redis = createRedisClient(redisCfg, 'cdc-verify');
+    let source: RedisSource | undefined;
     const dynamo = createDynamoClient(config.dynamo);
     const bar = new SingleBar({
       format:
@@ -85,19 +91,21 @@ export class VerifyCommand extends CommandRunner {
     });
     let repairer: Repairer | undefined;
     try {
-      await redis.connect();
+      // Keys are scanned and read where capture reads (REDIS_READ_FROM); the summary goes to the primary.
+      source = await RedisSource.open(redisCfg, 'cdc-verify');
       if (!(await describeTable(dynamo, config.table)))
         fail(
           `DynamoDB table "${config.table}" does not exist: nothing to verify. Start the applier (it creates the ` +
             `table), or set CDC_TABLE / CDC_SOURCE_ID to the table you mean.`,
         );
-      if (flags.repair) repairer = await openRepairer(config, redis, logger);
+      if (flags.repair) repairer = await openRepairer(config, source, logger);
       const limiter = new RateLimiter(flags.rate ?? 0);
       const started = Date.now();
       let resumedAt = 0;
       const scan = new TwoSidedScan({
         dynamo,
-        redis,
+        redis: source.control,
+        reader: source.reader,
         sourceId: config.sourceId,
         table: config.table,
         writer: config.writer,
@@ -149,7 +157,7 @@ export class VerifyCommand extends CommandRunner {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       await repairer?.close();
-      redis.disconnect();
+      source?.close();
       dynamo.destroy();
     }
   }

@@ -20,7 +20,10 @@ import { batchGetItems, scanPage } from './table-reads';
 
 export interface TwoSidedScanDeps {
   readonly dynamo: DynamoDBClient;
+  /** The primary: the scan's summary for `cdc status` is written here. */
   readonly redis: Redis;
+  /** Where keys are scanned and read (REDIS_READ_FROM: a replica spares the primary); default `redis`. */
+  readonly reader?: Redis;
   readonly sourceId: string;
   readonly table: string;
   /** The replicator's signature: items written by anyone else are `foreign`. */
@@ -66,9 +69,11 @@ const SEEN_MISSING_MAX = 100_000;
  */
 export class TwoSidedScan {
   private readonly reader: VersionedReader;
+  private readonly node: Redis;
 
   constructor(private readonly deps: TwoSidedScanDeps) {
-    this.reader = new VersionedReader(deps.redis);
+    this.node = deps.reader ?? deps.redis;
+    this.reader = new VersionedReader(this.node);
   }
 
   async run(opts: TwoSidedScanOptions = {}): Promise<ScanReport> {
@@ -167,7 +172,7 @@ export class TwoSidedScan {
   private async expected(): Promise<{ items: number; keys: number }> {
     const [{ Table }, keys] = await Promise.all([
       this.deps.dynamo.send(new DescribeTableCommand({ TableName: this.deps.table })),
-      this.deps.redis.dbsize(),
+      this.node.dbsize(),
     ]);
     return { items: Table?.ItemCount ?? 0, keys };
   }
@@ -227,7 +232,7 @@ export class TwoSidedScan {
   private async redisSide(ctx: RunContext): Promise<void> {
     const count = ctx.opts.pageSize ?? 250;
     while (!ctx.state.redis.done && !ctx.signal.aborted) {
-      const step = await scanStep(this.deps.redis, ctx.state.redis.cursor, {
+      const step = await scanStep(this.node, ctx.state.redis.cursor, {
         count,
         ...(ctx.opts.match ? { match: ctx.opts.match } : {}),
       });
