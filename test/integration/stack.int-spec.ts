@@ -49,12 +49,12 @@ const javaProcessesUnder = (dir: string): number[] =>
 const pidsOf = (r: { engines: Array<{ name: string; pid?: number }> }): Record<string, number | undefined> =>
   Object.fromEntries(r.engines.map((e) => [e.name, e.pid]));
 
-describe('stack (native engines)', () => {
+describe('stack (native engines, Redis with a replica)', () => {
   const stateDir = newStateDir('main');
   let up: StackUpResult;
 
   beforeAll(async () => {
-    up = await stackUp({ stateDir, cacheDir, fastStart: true, log });
+    up = await stackUp({ stateDir, cacheDir, fastStart: true, redis: 'replica', log });
   }, 600_000); // a first run fetches the Kafka jars
 
   afterAll(async () => {
@@ -62,12 +62,14 @@ describe('stack (native engines)', () => {
     rmSync(stateDir, { recursive: true, force: true });
   }, 60_000);
 
-  it('starts redis-server, Kafka and DynamoDB Local on 127.0.0.1 ports', () => {
+  it('starts redis-server (a primary and its replica), Kafka and DynamoDB Local on 127.0.0.1 ports', () => {
     expect(up.reused).toBe(false);
     expect(up.endpoints.redisUrl).toMatch(/^redis:\/\/127\.0\.0\.1:\d+$/);
+    expect(up.endpoints.redisReplicaUrl).toMatch(/^redis:\/\/127\.0\.0\.1:\d+$/);
+    expect(up.endpoints.redisReplicaUrl).not.toBe(up.endpoints.redisUrl);
     expect(up.endpoints.kafkaBrokers).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(up.endpoints.dynamodbEndpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    expect(up.engines.map((e) => e.name).sort()).toEqual(['dynamodb', 'kafka', 'redis']);
+    expect(up.engines.map((e) => e.name).sort()).toEqual(['dynamodb', 'kafka', 'redis', 'redis-replica']);
     for (const e of up.engines) {
       expect(e).toMatchObject({ running: true, ready: true });
       expect(e.pid).toBeGreaterThan(0);
@@ -86,6 +88,28 @@ describe('stack (native engines)', () => {
       for (const flag of ['K', 'E', 'A']) expect(events).toContain(flag);
     } finally {
       redis.disconnect();
+    }
+  });
+
+  it('the replica replicates the primary and publishes keyspace events itself (what capture reads there)', async () => {
+    const primary = new Redis(up.endpoints.redisUrl, { maxRetriesPerRequest: 1 });
+    const replica = new Redis(up.endpoints.redisReplicaUrl as string, { maxRetriesPerRequest: 1 });
+    const sub = new Redis(up.endpoints.redisReplicaUrl as string, { maxRetriesPerRequest: 1 });
+    try {
+      const info = await replica.info('replication');
+      expect(info).toContain('role:slave');
+      expect(info).toContain(`master_port:${new URL(up.endpoints.redisUrl).port}`);
+      const heard = new Promise<string>((resolveKey) =>
+        sub.on('pmessage', (_p: string, _c: string, key: string) => resolveKey(key)),
+      );
+      await sub.psubscribe('__keyevent@0__:set');
+      await primary.set('stack:int:replicated', 'v');
+      expect(await heard).toBe('stack:int:replicated');
+      expect(await replica.get('stack:int:replicated')).toBe('v');
+    } finally {
+      sub.disconnect();
+      replica.disconnect();
+      primary.disconnect();
     }
   });
 
@@ -150,7 +174,7 @@ describe('stack (native engines)', () => {
   });
 
   it('a second stackUp reuses the running stack', async () => {
-    const again = await stackUp({ stateDir, cacheDir, fastStart: true, log });
+    const again = await stackUp({ stateDir, cacheDir, fastStart: true, redis: 'replica', log });
     expect(again.reused).toBe(true);
     expect(again.endpoints).toEqual(up.endpoints);
     expect(pidsOf(again)).toEqual(pidsOf(up));
@@ -163,12 +187,13 @@ describe('stack (native engines)', () => {
       ['dynamodb', true, true],
       ['kafka', true, true],
       ['redis', true, true],
+      ['redis-replica', true, true],
     ]);
   });
 
   it('stackDown stops every process, JVMs included, and keeps the logs', async () => {
     const { stopped } = await stackDown({ stateDir, log });
-    expect(stopped.map((e) => e.name).sort()).toEqual(['dynamodb', 'kafka', 'redis']);
+    expect(stopped.map((e) => e.name).sort()).toEqual(['dynamodb', 'kafka', 'redis', 'redis-replica']);
     // The engines are children of this worker; give it a moment to reap them.
     for (const e of up.engines)
       await expect.poll(() => pidGone(e.pid as number), { timeout: 3_000 }).toBe(true);

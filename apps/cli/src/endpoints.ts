@@ -19,6 +19,11 @@ function pointAt(endpoints: StackEndpoints): string {
   process.env.AWS_ACCESS_KEY_ID ??= 'local';
   process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
   process.env.AWS_REGION ??= 'us-east-1';
+  // A stack with a replica (`cdc stack up --redis replica`) is read the way it was built for.
+  if (endpoints.redisReplicaUrl && !process.env.REDIS_READ_FROM) {
+    process.env.REDIS_READ_FROM = 'replica';
+    process.env.REDIS_REPLICA_URL = endpoints.redisReplicaUrl;
+  }
   return `redis-cli -p ${new URL(endpoints.redisUrl).port}`;
 }
 

@@ -7,12 +7,14 @@ import type { EngineName, EngineStatus } from './types';
 
 export const DEFAULT_READY_TIMEOUT_MS: Record<EngineName, number> = {
   redis: 30_000,
+  'redis-replica': 30_000,
   kafka: 90_000,
   dynamodb: 30_000,
 };
 
 const PROBE_DESCRIPTION: Record<EngineName, string> = {
   redis: 'PING',
+  'redis-replica': 'INFO replication (link up)',
   kafka: 'the admin client (describeCluster, create/delete a topic)',
   dynamodb: 'ListTables',
 };

@@ -1,6 +1,6 @@
 import { dockerUnavailable } from './errors';
 import { resolveExecutable, runToExit } from './process';
-import type { EngineName } from './types';
+import type { CoreEngineName, EngineName } from './types';
 
 export interface ContainerSpec {
   name: EngineName;
@@ -27,8 +27,8 @@ export async function ensureDocker(env: NodeJS.ProcessEnv): Promise<string> {
 }
 
 /** docker run arguments for the three engines; container names carry the stack id so stacks don't collide. */
-export function containerSpecs(id: string, ports: Record<EngineName, number>): ContainerSpec[] {
-  const base = (name: EngineName, containerPort: number): string[] => [
+export function containerSpecs(id: string, ports: Record<CoreEngineName, number>): ContainerSpec[] {
+  const base = (name: CoreEngineName, containerPort: number): string[] => [
     'run',
     '-d',
     '--rm',

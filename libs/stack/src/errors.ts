@@ -1,3 +1,4 @@
+import type { EngineName } from './types';
 export type StackErrorCode =
   | 'JAVA_MISSING'
   | 'MAVEN_MISSING'
@@ -5,7 +6,8 @@ export type StackErrorCode =
   | 'ENGINE_EXITED'
   | 'ENGINE_TIMEOUT'
   | 'DOCKER_UNAVAILABLE'
-  | 'FETCH_FAILED';
+  | 'FETCH_FAILED'
+  | 'BAD_OPTION';
 
 /**
  * Every failure the stack can diagnose. The message always says what went wrong and how to fix it, because it
@@ -17,7 +19,7 @@ export class StackError extends Error {
   constructor(
     readonly code: StackErrorCode,
     message: string,
-    readonly engine?: 'redis' | 'kafka' | 'dynamodb',
+    readonly engine?: EngineName,
     options?: { cause?: unknown },
   ) {
     super(message, options);

@@ -2,6 +2,7 @@
 // for the `cdc stack` CLI and the test suites' global setup. Plain library: no Nest, no other @cdc/* imports.
 export type {
   EngineName,
+  RedisTopology,
   EngineMode,
   EngineStatus,
   StackEndpoints,

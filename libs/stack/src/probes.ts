@@ -81,10 +81,32 @@ export async function probeDynamo(endpoint: string, timeoutMs = 2_000): Promise<
   }
 }
 
+/** A replica is ready once its link to the primary is up (it has the primary's data). */
+export async function probeRedisReplica(url: string, timeoutMs = 2_000): Promise<void> {
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    const info = await client.info('replication');
+    if (!info.includes('master_link_status:up')) throw new Error('the link to its primary is not up yet');
+  } finally {
+    client.disconnect();
+  }
+}
+
 export function probeEngine(name: EngineName, endpoint: string, deep = false): Promise<void> {
   switch (name) {
     case 'redis':
       return probeRedis(endpoint);
+    case 'redis-replica':
+      return probeRedisReplica(endpoint);
     case 'kafka':
       return probeKafka(endpoint, { deep });
     case 'dynamodb':

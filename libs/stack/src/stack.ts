@@ -1,14 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, realpathSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { allOrFirstError, awaitNativeReady, DEFAULT_READY_TIMEOUT_MS, statusOf } from './bringup';
+import { type Abort, allOrFirstError, awaitNativeReady, DEFAULT_READY_TIMEOUT_MS, statusOf } from './bringup';
+import { StackError } from './errors';
 import { ensureDocker } from './docker';
 import { dockerRunning, dockerStop, upDocker } from './stack-docker';
 import type { Launched, LaunchContext } from './engines/common';
 import { findDynamoDbLocal, launchDynamo, type DynamoDbLocalDist } from './engines/dynamodb';
 import { resolveJava } from './engines/java';
 import { ensureKafkaJars, launchKafka } from './engines/kafka';
-import { launchRedis, resolveRedisServer } from './engines/redis';
+import { launchRedis, launchRedisReplica, resolveRedisServer } from './engines/redis';
 import { freePort, freePorts } from './ports';
 import { findStackProcesses, isAlive, ownedBy, stopGroup } from './process';
 import { probeEngine } from './probes';
@@ -22,8 +23,9 @@ import {
   type StackState,
 } from './state';
 import {
+  ALL_ENGINE_NAMES,
+  type CoreEngineName,
   ENGINE_NAMES,
-  type EngineName,
   type EngineStatus,
   type StackEndpoints,
   type StackOptions,
@@ -34,7 +36,7 @@ const noop = (): void => undefined;
 
 /** The engines' data dirs; logs (<engine>.log) stay after stackDown for post-mortems. */
 const cleanEngineDirs = (stateDir: string): void => {
-  for (const d of ['redis', 'kafka', 'dynamodb']) rmSync(join(stateDir, d), { recursive: true, force: true });
+  for (const d of ALL_ENGINE_NAMES) rmSync(join(stateDir, d), { recursive: true, force: true });
 };
 
 async function isRunning(stateDir: string, rec: EngineRecord): Promise<boolean> {
@@ -45,7 +47,7 @@ async function isRunning(stateDir: string, rec: EngineRecord): Promise<boolean> 
 /** What runs (pid alive and ours / container running) and what answers its probe. */
 async function engineStatuses(stateDir: string, state: StackState): Promise<EngineStatus[]> {
   return Promise.all(
-    ENGINE_NAMES.filter((n) => state.engines[n]).map(async (name) => {
+    ALL_ENGINE_NAMES.filter((n) => state.engines[n]).map(async (name) => {
       const rec = state.engines[name] as EngineRecord;
       const running = await isRunning(stateDir, rec);
       const ready =
@@ -63,7 +65,7 @@ async function engineStatuses(stateDir: string, state: StackState): Promise<Engi
 async function stopAll(stateDir: string, state: StackState | undefined, log: (l: string) => void) {
   const stubborn: number[] = [];
   const stopped = await Promise.all(
-    ENGINE_NAMES.flatMap((name) => {
+    ALL_ENGINE_NAMES.flatMap((name) => {
       const rec = state?.engines[name];
       if (!rec) return [];
       return (async () => {
@@ -127,7 +129,10 @@ export async function stackUp(opts: StackOptions): Promise<StackUpResult> {
   const log = opts.log ?? noop;
   const mode = opts.engines ?? 'native';
   const fastStart = opts.fastStart ?? false;
+  const topology = opts.redis ?? 'single';
   const env = opts.env ?? process.env;
+  if (topology === 'replica' && mode === 'docker')
+    throw new StackError('BAD_OPTION', '--redis replica runs native engines only: drop --engines docker');
   return withLock(
     stateDir,
     async () => {
@@ -135,13 +140,17 @@ export async function stackUp(opts: StackOptions): Promise<StackUpResult> {
       if (existing) {
         const engines = await engineStatuses(stateDir, existing);
         const endpoints = endpointsOf(existing);
-        const alive = endpoints && engines.length === 3 && engines.every((e) => e.ready);
-        const sameKind = existing.mode === mode && (existing.fastStart ?? fastStart) === fastStart;
+        const wanted = topology === 'replica' ? 4 : 3;
+        const alive = endpoints && engines.length === wanted && engines.every((e) => e.ready);
+        const sameKind =
+          existing.mode === mode &&
+          (existing.fastStart ?? fastStart) === fastStart &&
+          (existing.redis ?? 'single') === topology;
         if (alive && sameKind) {
           log(`stack: reusing the running stack in ${stateDir}`);
           return { endpoints, engines, reused: true };
         }
-        if (alive) log(`stack: the running stack differs (engines/fastStart); replacing it`);
+        if (alive) log(`stack: the running stack differs (engines/fastStart/redis); replacing it`);
         else if (engines.some((e) => e.running))
           log('stack: the previous stack is only partly alive; restarting it');
       }
@@ -171,35 +180,51 @@ async function upNative(
   const runId = randomBytes(4).toString('hex');
   const ctx: LaunchContext = { stateDir, runId, env, fastStart, log };
   const createdAt = new Date().toISOString();
-  const state: StackState = { version: 1, id: runId, mode: 'native', fastStart, createdAt, engines: {} };
+  const topology = opts.redis ?? 'single';
+  const state: StackState = {
+    version: 1,
+    id: runId,
+    mode: 'native',
+    fastStart,
+    redis: topology,
+    createdAt,
+    engines: {},
+  };
   const timeouts = { ...DEFAULT_READY_TIMEOUT_MS, ...opts.readyTimeoutMs };
 
-  const launchers: Record<EngineName, () => Promise<Launched> | Launched> = {
+  const replicaPort = topology === 'replica' ? await freePort() : 0;
+  const launchers: Record<CoreEngineName, () => Promise<Launched> | Launched> = {
     redis: () => launchRedis(ctx, redisBin, redisPort),
     kafka: () => launchKafka(ctx, java, libs, { brokerPort, controllerPort }),
     dynamodb: () => launchDynamo(ctx, java, dist, dynamoPort),
   };
+  const bringUp = async (launch: () => Promise<Launched> | Launched, abort: Abort) => {
+    const l = await launch();
+    const rec: EngineRecord = {
+      pid: l.spawned.pid,
+      port: l.port,
+      endpoint: l.endpoint,
+      logFile: l.logFile,
+      startedAt: new Date(l.since).toISOString(),
+    };
+    // Recorded as soon as it exists: if this process dies now, stackDown still finds it.
+    state.engines[l.name] = rec;
+    writeState(stateDir, state);
+    rec.readyMs = await awaitNativeReady(l, timeouts[l.name], abort);
+    writeState(stateDir, state);
+    log(`${l.name} ready in ${rec.readyMs} ms (pid ${l.spawned.pid}, ${l.endpoint})`);
+    return statusOf(l.name, rec, true, true);
+  };
   try {
     const engines = await allOrFirstError(
       ENGINE_NAMES.map((name) => async (abort) => {
-        const l = await launchers[name]();
-        const rec: EngineRecord = {
-          pid: l.spawned.pid,
-          port: l.port,
-          endpoint: l.endpoint,
-          logFile: l.logFile,
-          startedAt: new Date(l.since).toISOString(),
-        };
-        // Recorded as soon as it exists: if this process dies now, stackDown still finds it.
-        state.engines[name] = rec;
-        writeState(stateDir, state);
-        rec.readyMs = await awaitNativeReady(l, timeouts[name], abort);
-        writeState(stateDir, state);
-        log(`${name} ready in ${rec.readyMs} ms (pid ${l.spawned.pid}, ${l.endpoint})`);
-        return statusOf(name, rec, true, true);
+        const core = await bringUp(launchers[name], abort);
+        // The replica needs its primary up first; it is ready once it has synced.
+        if (name !== 'redis' || topology !== 'replica') return [core];
+        return [core, await bringUp(() => launchRedisReplica(ctx, redisBin, replicaPort, redisPort), abort)];
       }),
     );
-    return { endpoints: endpointsOf(state) as StackEndpoints, engines };
+    return { endpoints: endpointsOf(state) as StackEndpoints, engines: engines.flat() };
   } catch (e) {
     await stopAll(stateDir, state, log).catch(noop);
     throw e;

@@ -3,7 +3,13 @@ import { linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeF
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isAlive } from './process';
-import { ENGINE_NAMES, type EngineMode, type EngineName, type StackEndpoints } from './types';
+import {
+  ALL_ENGINE_NAMES,
+  type EngineMode,
+  type EngineName,
+  type RedisTopology,
+  type StackEndpoints,
+} from './types';
 
 export interface EngineRecord {
   pid?: number; // native: leader of the engine's process group
@@ -21,6 +27,8 @@ export interface StackState {
   mode: EngineMode;
   /** Started with C1-only JVMs (tests); a benchmark must not reuse such a stack. */
   fastStart?: boolean;
+  /** Absent in states written before the replica topology existed: single. */
+  redis?: RedisTopology;
   createdAt: string;
   engines: Partial<Record<EngineName, EngineRecord>>;
 }
@@ -58,7 +66,7 @@ export function parseState(text: string): StackState | undefined {
   if (!isObj(raw) || raw.version !== 1 || !isObj(raw.engines)) return undefined;
   if (raw.mode !== 'native' && raw.mode !== 'docker') return undefined;
   const engines: StackState['engines'] = {};
-  for (const name of ENGINE_NAMES) {
+  for (const name of ALL_ENGINE_NAMES) {
     if (raw.engines[name] === undefined) continue;
     const rec = parseEngine(raw.engines[name]);
     if (!rec) return undefined;
@@ -72,6 +80,7 @@ export function parseState(text: string): StackState | undefined {
     engines,
   };
   if (typeof raw.fastStart === 'boolean') state.fastStart = raw.fastStart;
+  if (raw.redis === 'single' || raw.redis === 'replica') state.redis = raw.redis;
   return state;
 }
 
@@ -79,7 +88,13 @@ export function parseState(text: string): StackState | undefined {
 export function endpointsOf(state: StackState): StackEndpoints | undefined {
   const { redis, kafka, dynamodb } = state.engines;
   if (!redis || !kafka || !dynamodb) return undefined;
-  return { redisUrl: redis.endpoint, kafkaBrokers: kafka.endpoint, dynamodbEndpoint: dynamodb.endpoint };
+  const replica = state.engines['redis-replica'];
+  return {
+    redisUrl: redis.endpoint,
+    kafkaBrokers: kafka.endpoint,
+    dynamodbEndpoint: dynamodb.endpoint,
+    ...(replica ? { redisReplicaUrl: replica.endpoint } : {}),
+  };
 }
 
 export function readState(stateDir: string): StackState | undefined {

@@ -1,5 +1,12 @@
-export type EngineName = 'redis' | 'kafka' | 'dynamodb';
-export const ENGINE_NAMES: readonly EngineName[] = ['redis', 'kafka', 'dynamodb'];
+/** The three engines every stack runs. */
+export type CoreEngineName = 'redis' | 'kafka' | 'dynamodb';
+export const ENGINE_NAMES: readonly CoreEngineName[] = ['redis', 'kafka', 'dynamodb'];
+/** Plus, with `redis: 'replica'`, a replica of the stack's Redis (capture's REDIS_READ_FROM=replica). */
+export type EngineName = CoreEngineName | 'redis-replica';
+export const ALL_ENGINE_NAMES: readonly EngineName[] = [...ENGINE_NAMES, 'redis-replica'];
+
+/** One redis-server, or a primary with one replica that publishes keyspace events. */
+export type RedisTopology = 'single' | 'replica';
 
 export type EngineMode = 'native' | 'docker';
 
@@ -7,6 +14,8 @@ export interface StackEndpoints {
   redisUrl: string; // redis://127.0.0.1:40001
   kafkaBrokers: string; // 127.0.0.1:40002
   dynamodbEndpoint: string; // http://127.0.0.1:40003
+  /** With `redis: 'replica'`: the replica capture reads on (redisUrl stays the primary, where apps write). */
+  redisReplicaUrl?: string;
 }
 
 export interface StackOptions {
@@ -16,6 +25,8 @@ export interface StackOptions {
   cacheDir: string;
   /** Default native. */
   engines?: EngineMode;
+  /** Default single; 'replica' adds a replica of Redis (native engines only). */
+  redis?: RedisTopology;
   /** Tests: C1-only JIT (-XX:TieredStopAtLevel=1) starts JVMs faster; benchmarks want false. */
   fastStart?: boolean;
   log?: (line: string) => void;

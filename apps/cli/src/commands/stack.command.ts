@@ -1,5 +1,13 @@
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
-import { ensureKafkaJars, type EngineStatus, StackError, stackDown, stackStatus, stackUp } from '@cdc/stack';
+import {
+  ensureKafkaJars,
+  type EngineStatus,
+  type RedisTopology,
+  StackError,
+  stackDown,
+  stackStatus,
+  stackUp,
+} from '@cdc/stack';
 import { fail, printJson } from '../output';
 import { enginesDir, stackDir } from '../paths';
 
@@ -27,23 +35,35 @@ function onStackError(err: unknown): never {
   description: 'Start (or reuse) local Redis, Kafka and DynamoDB Local on free ports',
 })
 export class StackUpCommand extends CommandRunner {
-  async run(_args: string[], opts: JsonFlag & { engines?: 'native' | 'docker' }): Promise<void> {
+  async run(
+    _args: string[],
+    opts: JsonFlag & { engines?: 'native' | 'docker'; redis?: RedisTopology },
+  ): Promise<void> {
     const log = opts.json ? () => undefined : (line: string) => process.stderr.write(`${line}\n`);
     const result = await stackUp({
       stateDir: stackDir(),
       cacheDir: enginesDir(),
       engines: opts.engines ?? 'native',
+      redis: opts.redis ?? 'single',
       log,
     }).catch(onStackError);
     if (opts.json) return printJson(result.endpoints);
+    const e = result.endpoints;
+    const replica = e.redisReplicaUrl
+      ? `  REDIS_READ_FROM=replica\n  REDIS_REPLICA_URL=${e.redisReplicaUrl}\n`
+      : '';
     process.stdout.write(
       `${result.reused ? 'Stack already running (reused)' : 'Stack up'}:\n${describeEngines(result.engines)}\n\n` +
-        `  REDIS_URL=${result.endpoints.redisUrl}\n  KAFKA_BROKERS=${result.endpoints.kafkaBrokers}\n` +
-        `  DYNAMODB_ENDPOINT=${result.endpoints.dynamodbEndpoint}\n\nStop it with: npx cdc stack down\n`,
+        `  REDIS_URL=${e.redisUrl}\n${replica}  KAFKA_BROKERS=${e.kafkaBrokers}\n` +
+        `  DYNAMODB_ENDPOINT=${e.dynamodbEndpoint}\n\nStop it with: npx cdc stack down\n`,
     );
   }
 
-  @Option({ flags: '--json', description: 'print {"redisUrl","kafkaBrokers","dynamodbEndpoint"} only' })
+  @Option({
+    flags: '--json',
+    description:
+      'print {"redisUrl","kafkaBrokers","dynamodbEndpoint"} only (+ "redisReplicaUrl" with --redis replica)',
+  })
   parseJson(): boolean {
     return true;
   }
@@ -52,6 +72,16 @@ export class StackUpCommand extends CommandRunner {
   parseEngines(value: string): 'native' | 'docker' {
     if (value !== 'native' && value !== 'docker')
       fail(`--engines must be native or docker, not "${value}"`, 64);
+    return value;
+  }
+
+  @Option({
+    flags: '--redis <topology>',
+    description: 'single (default) or replica: a primary plus one replica, for REDIS_READ_FROM=replica',
+  })
+  parseRedis(value: string): RedisTopology {
+    if (value !== 'single' && value !== 'replica')
+      fail(`--redis must be single or replica, not "${value}"`, 64);
     return value;
   }
 }

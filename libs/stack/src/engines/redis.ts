@@ -22,6 +22,9 @@ export function redisArgs(port: number, dataDir: string): string[] {
     'no',
     '--notify-keyspace-events',
     'KEA',
+    // A replica attached later syncs at once instead of after the default 5 s wait for more replicas.
+    '--repl-diskless-sync-delay',
+    '0',
     '--dir',
     dataDir,
     '--daemonize',
@@ -38,4 +41,22 @@ export function launchRedis(ctx: LaunchContext, bin: string, port: number): Laun
   // cwd inside the state dir: that is how stackDown recognises this redis-server as ours (it rewrites its argv).
   const spawned = spawnDetached(bin, redisArgs(port, dataDir), { cwd: dataDir, env: ctx.env, logFile });
   return { name: 'redis', port, endpoint: `redis://127.0.0.1:${port}`, logFile, spawned, since };
+}
+
+/**
+ * A replica of the stack's Redis, in its own data dir (a replica writes dump.rdb on a disk-based full sync even
+ * with `save ''`), publishing keyspace events itself: capture reads there with REDIS_READ_FROM=replica.
+ */
+export function launchRedisReplica(
+  ctx: LaunchContext,
+  bin: string,
+  port: number,
+  primaryPort: number,
+): Launched {
+  const dataDir = ensureDir(join(ctx.stateDir, 'redis-replica'));
+  const logFile = freshLog(join(ctx.stateDir, 'redis-replica.log'));
+  const since = Date.now();
+  const args = [...redisArgs(port, dataDir), '--replicaof', '127.0.0.1', String(primaryPort)];
+  const spawned = spawnDetached(bin, args, { cwd: dataDir, env: ctx.env, logFile });
+  return { name: 'redis-replica', port, endpoint: `redis://127.0.0.1:${port}`, logFile, spawned, since };
 }
