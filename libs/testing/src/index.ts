@@ -9,3 +9,5 @@ export * from './fault-proxy';
 export * from './dynamodb-local';
 export * from './write-load';
 export * from './child';
+export * from './replica-set';
+export * from './topic-events';

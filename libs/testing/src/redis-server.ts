@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,45 +49,41 @@ export interface TestRedisServer {
   readonly pid: number | undefined;
   /** Stops (SIGTERM, then SIGKILL) and starts again on the same port with the same arguments. */
   restart(): Promise<void>;
+  /** SIGKILL, nothing flushed (a crash); `start()` brings it back on the same port and directory. */
+  kill(): Promise<void>;
+  /** Starts it again after kill(), with the same arguments (or these). */
+  start(args?: readonly string[]): Promise<void>;
+  /** SIGSTOP / SIGCONT: a server that stops answering (and reading its replication link) without closing it. */
+  pause(): void;
+  resume(): void;
   stop(): Promise<void>;
 }
 
-function launch(
-  binary: string,
-  port: number,
-  dir: string,
-  args: readonly string[],
-  timeoutMs: number,
-): Promise<ChildProcess> {
-  const child = spawn(
-    binary,
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--dir',
-      dir,
-      '--logfile',
-      '',
-      ...args,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+interface LaunchSpec {
+  readonly binary: string;
+  readonly argv: readonly string[];
+  readonly port: number;
+  readonly ready: string;
+  readonly timeoutMs: number;
+  readonly what: string;
+}
+
+function launch(spec: LaunchSpec): Promise<ChildProcess> {
+  const child = spawn(spec.binary, [...spec.argv], { stdio: ['ignore', 'pipe', 'pipe'] });
   killOnExit(child);
   let output = '';
   return new Promise<ChildProcess>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`redis-server on port ${port} not ready after ${timeoutMs} ms; output:\n${output}`));
-    }, timeoutMs);
+      reject(
+        new Error(
+          `${spec.what} on port ${spec.port} not ready after ${spec.timeoutMs} ms; output:\n${output}`,
+        ),
+      );
+    }, spec.timeoutMs);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      if (output.includes('Ready to accept connections')) {
+      if (output.includes(spec.ready)) {
         clearTimeout(timer);
         child.stdout?.off('data', onData);
         child.stdout?.resume(); // keep draining so the pipe never blocks the server
@@ -104,14 +100,14 @@ function launch(
       clearTimeout(timer);
       reject(
         new Error(
-          `redis-server on port ${port} exited early (code ${code}, signal ${signal}); output:\n${output}`,
+          `${spec.what} on port ${spec.port} exited early (code ${code}, signal ${signal}); output:\n${output}`,
         ),
       );
     });
   });
 }
 
-function terminate(child: ChildProcess): Promise<void> {
+function terminate(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise<void>((resolve) => {
     const force = setTimeout(() => child.kill('SIGKILL'), 5_000);
@@ -119,28 +115,43 @@ function terminate(child: ChildProcess): Promise<void> {
       clearTimeout(force);
       resolve();
     });
-    child.kill('SIGTERM');
+    child.kill('SIGCONT'); // a paused server cannot act on SIGTERM
+    child.kill(signal);
   });
 }
 
-/** Starts `redis-server --port <free> --save "" --appendonly no` (nothing on disk) and waits until it accepts connections. */
-export async function startRedisServer(opts: RedisServerOptions = {}): Promise<TestRedisServer> {
-  const binary = opts.binary ?? 'redis-server';
-  const args = opts.args ?? [];
-  const timeoutMs = opts.readyTimeoutMs ?? 10_000;
-  const port = opts.port ?? (await findFreePort());
-  const dir = mkdtempSync(join(tmpdir(), 'cdc-redis-'));
-  let child: ChildProcess | undefined = await launch(binary, port, dir, args, timeoutMs);
+/** A server process that can be restarted, killed, started again, paused and resumed on one port. */
+function managed(
+  spec: LaunchSpec,
+  dir: string,
+  first: ChildProcess,
+  respec: (args?: readonly string[]) => LaunchSpec,
+): TestRedisServer {
+  let child: ChildProcess | undefined = first;
   return {
-    port,
-    url: `redis://127.0.0.1:${port}`,
+    port: spec.port,
+    url: `redis://127.0.0.1:${spec.port}`,
     get pid() {
       return child?.pid;
     },
     async restart() {
       if (child) await terminate(child);
       child = undefined;
-      child = await launch(binary, port, dir, args, timeoutMs);
+      child = await launch(respec());
+    },
+    async kill() {
+      if (child) await terminate(child, 'SIGKILL');
+      child = undefined;
+    },
+    async start(args) {
+      if (child) throw new Error(`${spec.what} on port ${spec.port} is running`);
+      child = await launch(respec(args));
+    },
+    pause() {
+      child?.kill('SIGSTOP');
+    },
+    resume() {
+      child?.kill('SIGCONT');
     },
     async stop() {
       if (child) await terminate(child);
@@ -148,4 +159,79 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<T
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Starts `redis-server --port <free> --save "" --appendonly no` (nothing on disk) and waits until it accepts connections. */
+export async function startRedisServer(opts: RedisServerOptions = {}): Promise<TestRedisServer> {
+  const binary = opts.binary ?? 'redis-server';
+  const port = opts.port ?? (await findFreePort());
+  const dir = mkdtempSync(join(tmpdir(), 'cdc-redis-'));
+  let args = opts.args ?? [];
+  const spec = (extra?: readonly string[]): LaunchSpec => {
+    if (extra) args = extra;
+    return {
+      binary,
+      port,
+      what: 'redis-server',
+      ready: 'Ready to accept connections',
+      timeoutMs: opts.readyTimeoutMs ?? 10_000,
+      argv: [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        dir,
+        '--logfile',
+        '',
+        ...args,
+      ],
+    };
+  };
+  const first = spec();
+  return managed(first, dir, await launch(first), spec);
+}
+
+/**
+ * Starts a Redis Sentinel (`redis-server <conf> --sentinel`) monitoring `primaryPort` as `name`, with a
+ * config file of its own (Sentinel rewrites it), and waits until it monitors the primary.
+ */
+export async function startSentinel(opts: {
+  readonly name: string;
+  readonly primaryPort: number;
+  readonly quorum: number;
+  readonly downAfterMs?: number;
+  readonly failoverTimeoutMs?: number;
+}): Promise<TestRedisServer> {
+  const port = await findFreePort();
+  const dir = mkdtempSync(join(tmpdir(), 'cdc-sentinel-'));
+  const conf = join(dir, 'sentinel.conf');
+  writeFileSync(
+    conf,
+    [
+      `port ${port}`,
+      'bind 127.0.0.1',
+      `dir ${dir}`,
+      `sentinel monitor ${opts.name} 127.0.0.1 ${opts.primaryPort} ${opts.quorum}`,
+      `sentinel down-after-milliseconds ${opts.name} ${opts.downAfterMs ?? 1_000}`,
+      // Also how soon a Sentinel may try another failover of the same primary (twice this): keep it short.
+      `sentinel failover-timeout ${opts.name} ${opts.failoverTimeoutMs ?? 3_000}`,
+      `sentinel parallel-syncs ${opts.name} 1`,
+      '',
+    ].join('\n'),
+  );
+  const spec = (): LaunchSpec => ({
+    binary: 'redis-server',
+    port,
+    what: 'redis sentinel',
+    ready: `+monitor master ${opts.name}`,
+    timeoutMs: 10_000,
+    argv: [conf, '--sentinel'],
+  });
+  const first = spec();
+  return managed(first, dir, await launch(first), spec);
 }

@@ -52,3 +52,45 @@ export function startWriteLoad(
     },
   };
 }
+
+/**
+ * SETs keys (in a fixed rotation) to a globally increasing sequence number, and every tenth command DELs one:
+ * a higher number on a key is a later state of it, which `sequenceVersionRegressions` checks versions against.
+ * Commands that fail (a primary failing over) are retried by the client or skipped; the load goes on.
+ */
+export function startSequenceWriter(
+  redis: Redis,
+  keys: readonly string[],
+  opts: { pipeline?: number; pauseMs?: number } = {},
+): WriteLoad {
+  if (keys.length === 0) throw new Error('startSequenceWriter needs at least one key');
+  const size = opts.pipeline ?? 10;
+  const pauseMs = opts.pauseMs ?? 20;
+  let running = true;
+  let ops = 0;
+  let seq = 0;
+  const loop = (async () => {
+    while (running) {
+      const p = redis.pipeline();
+      for (let j = 0; j < size; j++) {
+        seq++;
+        const key = keys[(seq * 7919) % keys.length] as string;
+        if (seq % 10 === 0) p.del(key);
+        else p.set(key, String(seq));
+      }
+      await p.exec().catch(() => undefined);
+      ops += size;
+      await new Promise((r) => setTimeout(r, pauseMs));
+    }
+  })();
+  return {
+    get ops() {
+      return ops;
+    },
+    async stop() {
+      running = false;
+      await loop;
+      return ops;
+    },
+  };
+}
