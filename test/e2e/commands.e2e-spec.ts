@@ -17,7 +17,9 @@ import { createRedisClient, VersionedReader } from '@cdc/redis';
 import {
   bootPipeline,
   type CdcConfig,
+  type ReplicaSet,
   startRedisServer,
+  startReplicaSet,
   testConfig,
   type TestRedisServer,
   uniqueId,
@@ -1464,197 +1466,220 @@ const genericCases: Case[] = [
 
 // ---------------------------------------------------------------------------------------------- the suite
 
-describe('every state-changing Redis command reaches DynamoDB as the key state', () => {
-  const config = testConfig({ REDIS_DB: String(REDIS_DB) });
-  let p: Pipeline;
-  /** Keys: `<source>:<case>:<name>`, so each case (and each run) owns its keys. */
-  const keyFor =
-    (scope: string): K =>
-    (name) =>
-      Buffer.concat([Buffer.from(`${config.sourceId}:${scope}:`), buf(name)]);
+/**
+ * The whole table twice: capture reading on the primary (the shared Redis), and capture reading on a replica of
+ * a private primary (REDIS_READ_FROM=replica), where some events arrive under other names (an expiry as `del`,
+ * INCRBYFLOAT as `set`) and the versions come from the replica's offset.
+ */
+for (const mode of ['primary', 'replica'] as const)
+  describe(`every state-changing Redis command reaches DynamoDB as the key state (capture reads on the ${mode})`, () => {
+    let config = testConfig({ REDIS_DB: String(REDIS_DB) });
+    let replicaSet: ReplicaSet | undefined;
+    let p: Pipeline;
+    /** Keys: `<source>:<case>:<name>`, so each case (and each run) owns its keys. */
+    const keyFor =
+      (scope: string): K =>
+      (name) =>
+        Buffer.concat([Buffer.from(`${config.sourceId}:${scope}:`), buf(name)]);
 
-  beforeAll(async () => {
-    p = await startPipeline(config);
-  });
-
-  afterAll(async () => {
-    await p?.close();
-  });
-
-  async function exec(cmd: Cmd): Promise<unknown> {
-    const [name, ...args] = cmd;
-    return p.redis.callBuffer(name, ...args);
-  }
-
-  async function runCase(family: string, c: Case, expect: ExpectStatic): Promise<void> {
-    const k = keyFor(`${family}:${c.name}`);
-    const keys = c.keys.map(k);
-    let before = new Map<string, ItemState | null>();
-    if (c.setup) {
-      for (const cmd of c.setup(k)) await exec(cmd);
-      before = await expectReplicated(p, keys);
-    }
-    const replies: unknown[] = [];
-    if (c.act) replies.push(...(await c.act(p.redis, k)));
-    for (const cmd of c.run?.(k) ?? []) replies.push(await exec(cmd));
-    if (c.replies) expect(text(replies), 'command replies').toEqual(text(c.replies(k)));
-
-    const unchanged = new Set((c.unchanged ?? []).map((n) => id(k(n))));
-    const newerThan = new Map<string, bigint>();
-    for (const key of keys) {
-      const prior = before.get(id(key));
-      if (prior && !prior.deleted && !unchanged.has(id(key))) newerThan.set(id(key), prior.version);
-    }
-    const after = await expectReplicated(p, keys, { tombstones: (c.deleted ?? []).map(k), newerThan });
-    await c.check?.({ k, p, before, after, expect });
-  }
-
-  const families: Array<[string, Case[]]> = [
-    ['strings', stringCases],
-    ['bitmaps and HyperLogLogs', bitsAndHllCases],
-    ['hashes', hashCases],
-    ['lists', listCases],
-    ['sets', setCases],
-    ['zsets', zsetCases],
-    ['generic', genericCases],
-  ];
-
-  for (const [family, cases] of families) {
-    describe(family, () => {
-      it.concurrent.for(cases)('$name', async (c, { expect }) => runCase(family, c, expect));
-    });
-  }
-
-  describe('binary keys and values (bytes that are not valid UTF-8)', () => {
-    const BIN = Buffer.from([0xff, 0xfe, 0x00]);
-    const bin = (s: string) => Buffer.concat([Buffer.from(s), BIN]);
-
-    it.concurrent('string, hash field and value, list item, set member, zset member', async ({ expect }) => {
-      const k = keyFor('binary');
-      const keys = {
-        string: k(bin('string')),
-        hash: k(bin('hash')),
-        list: k(bin('list')),
-        set: k(bin('set')),
-        zset: k(bin('zset')),
-      };
-      await exec(['SET', keys.string, bin('value')]);
-      await exec(['HSET', keys.hash, bin('field'), bin('value'), 'plain', BIN]);
-      await exec(['RPUSH', keys.list, bin('item'), 'plain', BIN]);
-      await exec(['SADD', keys.set, bin('member'), 'plain', BIN]);
-      await exec(['ZADD', keys.zset, 1, bin('member'), 2, 'plain', '-inf', BIN]);
-      const first = await expectReplicated(p, Object.values(keys));
-      for (const key of Object.values(keys)) expect(first.get(id(key))?.deleted).toBe(false);
-
-      // Overwrites and a delete of binary keys: versions grow, the delete is a tombstone of the right key.
-      await exec(['APPEND', keys.string, BIN]);
-      await exec(['HDEL', keys.hash, 'plain']);
-      await exec(['LSET', keys.list, 1, BIN]);
-      await exec(['SREM', keys.set, BIN]);
-      await exec(['DEL', keys.zset]);
-      const newerThan = new Map(
-        Object.values(keys).map((key) => [id(key), first.get(id(key))?.version ?? 0n] as const),
-      );
-      await expectReplicated(p, Object.values(keys), { tombstones: [keys.zset], newerThan });
-    });
-
-    it.concurrent('RENAME of a binary key to another binary key', async () => {
-      const k = keyFor('binary-rename');
-      const [src, dst] = [k(bin('src')), k(bin('dst'))];
-      await exec(['RPUSH', src, BIN, bin('x')]);
-      await expectReplicated(p, [src]);
-      await exec(['RENAME', src, dst]);
-      await expectReplicated(p, [src, dst], { tombstones: [src] });
-    });
-  });
-
-  describe('a key whose type changes', () => {
-    it.concurrent('SET, then DEL + RPUSH in quick succession ends as the list', async ({ expect }) => {
-      const key = keyFor('type-change')('k');
-      await exec(['SET', key, 'a string']);
-      const before = await expectReplicated(p, [key]);
-      const prior = before.get(id(key));
-      expect(prior?.value?.type).toBe('string');
-      await p.redis.pipeline().del(key).rpush(key, 'a', 'b').exec();
-      const after = await expectReplicated(p, [key], {
-        newerThan: new Map([[id(key), prior?.version ?? 0n]]),
-      });
-      expect(after.get(id(key))?.value?.type).toBe('list');
-    });
-
-    it.concurrent('a string overwritten by a hash, a set and a zset in turn', async ({ expect }) => {
-      const key = keyFor('type-chain')('k');
-      await exec(['SET', key, 'v']);
-      let last = (await expectReplicated(p, [key])).get(id(key));
-      for (const cmds of [
-        [['DEL', key] as Cmd, ['HSET', key, 'f', 'v'] as Cmd],
-        [['DEL', key] as Cmd, ['SADD', key, 'm'] as Cmd],
-        [['DEL', key] as Cmd, ['ZADD', key, 1, 'm'] as Cmd],
-      ]) {
-        for (const cmd of cmds) await exec(cmd);
-        last = (
-          await expectReplicated(p, [key], { newerThan: new Map([[id(key), last?.version ?? 0n]]) })
-        ).get(id(key));
-      }
-      expect(last?.value?.type).toBe('zset');
-    });
-  });
-
-  // Sequential: they read the shared rejected-keys counter.
-  describe('streams (not carried: rejected loudly, never silently dropped)', () => {
-    /** Every reason: the label has changed with the code (unsupported_type_stream, then UNSUPPORTED_TYPE). */
-    const rejected = () => Metrics.total(p.metrics.captureRejected);
-
-    it('XADD: counted in cdc_capture_rejected_total, logged (warn or worse) with the key, on the DLQ, and a tombstone (read as absent)', async ({
-      expect,
-    }) => {
-      const key = keyFor('stream')('x');
-      const logger = p.app.get<Logger>(LOGGER);
-      // Capture logs through a child of this logger; children share the parent's destination stream.
-      const destination = (logger as unknown as Record<symbol, { write: (line: string) => unknown }>)[
-        pino.symbols.streamSym
-      ];
-      const write = destination ? vi.spyOn(destination, 'write') : undefined;
-      try {
-        const base = await rejected();
-        await exec(['XADD', key, '*', 'field', 'value']);
-        await waitFor('the stream key to be rejected', rejected, { accept: (n) => n > base });
-        expect(await rejected()).toBe(base + 1);
-        expect(p.events.get(id(key))).toContain('xadd');
-        // Rejected keys are tombstoned (docs/item-layout.md): a reader sees the key as absent.
-        expect(
-          await waitFor(`${key.toString('hex')} tombstone`, () => itemOf(p, key).then((i) => i ?? undefined)),
-        ).toMatchObject({
-          deleted: true,
-          value: null,
+    beforeAll(async () => {
+      if (mode === 'replica') {
+        replicaSet = await startReplicaSet({ replicas: 1 });
+        config = testConfig({
+          CDC_SOURCE_ID: config.sourceId,
+          REDIS_URL: replicaSet.primary.url,
+          REDIS_DB: String(REDIS_DB),
+          REDIS_READ_FROM: 'replica',
+          REDIS_REPLICA_URL: (replicaSet.replicas[0] as TestRedisServer).url,
         });
-        if (write && logger.isLevelEnabled('warn')) {
-          const logged = write.mock.calls
-            .map(([line]) => JSON.parse(String(line)) as { level: number; key?: string; type?: string })
-            .find((l) => l.key === key.toString());
-          expect(logged, 'a log line naming the stream key').toMatchObject({ type: 'stream' });
-          expect(logged?.level, 'logged at warn or worse').toBeGreaterThanOrEqual(40);
-        }
-        const headers = await dlqHeadersFor(p, key);
-        expect(headers['cdc-error-code'], 'DLQ record for the stream key').toBeDefined();
-      } finally {
-        write?.mockRestore();
       }
+      p = await startPipeline(config);
     });
 
-    it('a replicated key that becomes a stream does not keep its old value in DynamoDB', async () => {
-      // The item of a key that Redis now holds as a stream cannot equal Redis; the old string must at least
-      // not stay there as if it were live (a reader after cutover would see a value Redis no longer has).
-      const key = keyFor('stream')('was-a-string');
-      await exec(['SET', key, 'old value']);
-      await expectReplicated(p, [key]);
-      const base = await rejected();
-      await p.redis.multi().del(key).xadd(key, '*', 'field', 'value').exec();
-      await waitFor('the stream key to be rejected', rejected, { accept: (n) => n > base });
-      await expectReplicated(p, [key], { timeoutMs: 5_000 });
+    afterAll(async () => {
+      await p?.close();
+      await replicaSet?.stop();
+    });
+
+    async function exec(cmd: Cmd): Promise<unknown> {
+      const [name, ...args] = cmd;
+      return p.redis.callBuffer(name, ...args);
+    }
+
+    async function runCase(family: string, c: Case, expect: ExpectStatic): Promise<void> {
+      const k = keyFor(`${family}:${c.name}`);
+      const keys = c.keys.map(k);
+      let before = new Map<string, ItemState | null>();
+      if (c.setup) {
+        for (const cmd of c.setup(k)) await exec(cmd);
+        before = await expectReplicated(p, keys);
+      }
+      const replies: unknown[] = [];
+      if (c.act) replies.push(...(await c.act(p.redis, k)));
+      for (const cmd of c.run?.(k) ?? []) replies.push(await exec(cmd));
+      if (c.replies) expect(text(replies), 'command replies').toEqual(text(c.replies(k)));
+
+      const unchanged = new Set((c.unchanged ?? []).map((n) => id(k(n))));
+      const newerThan = new Map<string, bigint>();
+      for (const key of keys) {
+        const prior = before.get(id(key));
+        if (prior && !prior.deleted && !unchanged.has(id(key))) newerThan.set(id(key), prior.version);
+      }
+      const after = await expectReplicated(p, keys, { tombstones: (c.deleted ?? []).map(k), newerThan });
+      await c.check?.({ k, p, before, after, expect });
+    }
+
+    const families: Array<[string, Case[]]> = [
+      ['strings', stringCases],
+      ['bitmaps and HyperLogLogs', bitsAndHllCases],
+      ['hashes', hashCases],
+      ['lists', listCases],
+      ['sets', setCases],
+      ['zsets', zsetCases],
+      ['generic', genericCases],
+    ];
+
+    for (const [family, cases] of families) {
+      describe(family, () => {
+        it.concurrent.for(cases)('$name', async (c, { expect }) => runCase(family, c, expect));
+      });
+    }
+
+    describe('binary keys and values (bytes that are not valid UTF-8)', () => {
+      const BIN = Buffer.from([0xff, 0xfe, 0x00]);
+      const bin = (s: string) => Buffer.concat([Buffer.from(s), BIN]);
+
+      it.concurrent(
+        'string, hash field and value, list item, set member, zset member',
+        async ({ expect }) => {
+          const k = keyFor('binary');
+          const keys = {
+            string: k(bin('string')),
+            hash: k(bin('hash')),
+            list: k(bin('list')),
+            set: k(bin('set')),
+            zset: k(bin('zset')),
+          };
+          await exec(['SET', keys.string, bin('value')]);
+          await exec(['HSET', keys.hash, bin('field'), bin('value'), 'plain', BIN]);
+          await exec(['RPUSH', keys.list, bin('item'), 'plain', BIN]);
+          await exec(['SADD', keys.set, bin('member'), 'plain', BIN]);
+          await exec(['ZADD', keys.zset, 1, bin('member'), 2, 'plain', '-inf', BIN]);
+          const first = await expectReplicated(p, Object.values(keys));
+          for (const key of Object.values(keys)) expect(first.get(id(key))?.deleted).toBe(false);
+
+          // Overwrites and a delete of binary keys: versions grow, the delete is a tombstone of the right key.
+          await exec(['APPEND', keys.string, BIN]);
+          await exec(['HDEL', keys.hash, 'plain']);
+          await exec(['LSET', keys.list, 1, BIN]);
+          await exec(['SREM', keys.set, BIN]);
+          await exec(['DEL', keys.zset]);
+          const newerThan = new Map(
+            Object.values(keys).map((key) => [id(key), first.get(id(key))?.version ?? 0n] as const),
+          );
+          await expectReplicated(p, Object.values(keys), { tombstones: [keys.zset], newerThan });
+        },
+      );
+
+      it.concurrent('RENAME of a binary key to another binary key', async () => {
+        const k = keyFor('binary-rename');
+        const [src, dst] = [k(bin('src')), k(bin('dst'))];
+        await exec(['RPUSH', src, BIN, bin('x')]);
+        await expectReplicated(p, [src]);
+        await exec(['RENAME', src, dst]);
+        await expectReplicated(p, [src, dst], { tombstones: [src] });
+      });
+    });
+
+    describe('a key whose type changes', () => {
+      it.concurrent('SET, then DEL + RPUSH in quick succession ends as the list', async ({ expect }) => {
+        const key = keyFor('type-change')('k');
+        await exec(['SET', key, 'a string']);
+        const before = await expectReplicated(p, [key]);
+        const prior = before.get(id(key));
+        expect(prior?.value?.type).toBe('string');
+        await p.redis.pipeline().del(key).rpush(key, 'a', 'b').exec();
+        const after = await expectReplicated(p, [key], {
+          newerThan: new Map([[id(key), prior?.version ?? 0n]]),
+        });
+        expect(after.get(id(key))?.value?.type).toBe('list');
+      });
+
+      it.concurrent('a string overwritten by a hash, a set and a zset in turn', async ({ expect }) => {
+        const key = keyFor('type-chain')('k');
+        await exec(['SET', key, 'v']);
+        let last = (await expectReplicated(p, [key])).get(id(key));
+        for (const cmds of [
+          [['DEL', key] as Cmd, ['HSET', key, 'f', 'v'] as Cmd],
+          [['DEL', key] as Cmd, ['SADD', key, 'm'] as Cmd],
+          [['DEL', key] as Cmd, ['ZADD', key, 1, 'm'] as Cmd],
+        ]) {
+          for (const cmd of cmds) await exec(cmd);
+          last = (
+            await expectReplicated(p, [key], { newerThan: new Map([[id(key), last?.version ?? 0n]]) })
+          ).get(id(key));
+        }
+        expect(last?.value?.type).toBe('zset');
+      });
+    });
+
+    // Sequential: they read the shared rejected-keys counter.
+    describe('streams (not carried: rejected loudly, never silently dropped)', () => {
+      /** Every reason: the label has changed with the code (unsupported_type_stream, then UNSUPPORTED_TYPE). */
+      const rejected = () => Metrics.total(p.metrics.captureRejected);
+
+      it('XADD: counted in cdc_capture_rejected_total, logged (warn or worse) with the key, on the DLQ, and a tombstone (read as absent)', async ({
+        expect,
+      }) => {
+        const key = keyFor('stream')('x');
+        const logger = p.app.get<Logger>(LOGGER);
+        // Capture logs through a child of this logger; children share the parent's destination stream.
+        const destination = (logger as unknown as Record<symbol, { write: (line: string) => unknown }>)[
+          pino.symbols.streamSym
+        ];
+        const write = destination ? vi.spyOn(destination, 'write') : undefined;
+        try {
+          const base = await rejected();
+          await exec(['XADD', key, '*', 'field', 'value']);
+          await waitFor('the stream key to be rejected', rejected, { accept: (n) => n > base });
+          expect(await rejected()).toBe(base + 1);
+          expect(p.events.get(id(key))).toContain('xadd');
+          // Rejected keys are tombstoned (docs/item-layout.md): a reader sees the key as absent.
+          expect(
+            await waitFor(`${key.toString('hex')} tombstone`, () =>
+              itemOf(p, key).then((i) => i ?? undefined),
+            ),
+          ).toMatchObject({
+            deleted: true,
+            value: null,
+          });
+          if (write && logger.isLevelEnabled('warn')) {
+            const logged = write.mock.calls
+              .map(([line]) => JSON.parse(String(line)) as { level: number; key?: string; type?: string })
+              .find((l) => l.key === key.toString());
+            expect(logged, 'a log line naming the stream key').toMatchObject({ type: 'stream' });
+            expect(logged?.level, 'logged at warn or worse').toBeGreaterThanOrEqual(40);
+          }
+          const headers = await dlqHeadersFor(p, key);
+          expect(headers['cdc-error-code'], 'DLQ record for the stream key').toBeDefined();
+        } finally {
+          write?.mockRestore();
+        }
+      });
+
+      it('a replicated key that becomes a stream does not keep its old value in DynamoDB', async () => {
+        // The item of a key that Redis now holds as a stream cannot equal Redis; the old string must at least
+        // not stay there as if it were live (a reader after cutover would see a value Redis no longer has).
+        const key = keyFor('stream')('was-a-string');
+        await exec(['SET', key, 'old value']);
+        await expectReplicated(p, [key]);
+        const base = await rejected();
+        await p.redis.multi().del(key).xadd(key, '*', 'field', 'value').exec();
+        await waitFor('the stream key to be rejected', rejected, { accept: (n) => n > base });
+        await expectReplicated(p, [key], { timeoutMs: 5_000 });
+      });
     });
   });
-});
 
 describe('evicted: a key Redis evicts under maxmemory ends as a tombstone', () => {
   let server: TestRedisServer;
