@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { stackDown, stackUp, type StackUpResult } from '@cdc/stack';
+import { type RedisTopology, stackDown, stackUp, type StackUpResult } from '@cdc/stack';
 import { cdcHome, enginesDir } from '../paths';
 import type { Progress } from './progress';
 
@@ -16,13 +16,15 @@ export async function benchStackUp(
   progress: Progress,
   res: BenchStackHandle,
   keepStack = false,
+  redis: RedisTopology = 'single',
 ): Promise<StackUpResult & { stateDir: string }> {
   const stateDir = join(cdcHome(), 'bench-stack');
-  progress.line(`stack: ${stateDir} (fastStart off)`);
+  progress.line(`stack: ${stateDir} (fastStart off${redis === 'replica' ? ', Redis with a replica' : ''})`);
   const up = await stackUp({
     stateDir,
     cacheDir: enginesDir(),
     fastStart: false,
+    redis,
     log: (line) => progress.line(`  ${line}`),
   });
   if (!up.reused && !keepStack) res.stackToStop = stateDir;

@@ -49,6 +49,11 @@ export interface CaptureBenchOptions {
   readonly captureBatchSize: number;
   /** Also run an N phase per pair: notifications on and a bare subscriber (the floor of the ratio). */
   readonly floor: boolean;
+  /**
+   * replica: the bench stack gets a replica; B phases and the ceiling run capture on it, and each pair adds a P
+   * phase with capture on the primary of the same topology, so both modes are measured side by side.
+   */
+  readonly readFrom: 'primary' | 'replica';
   readonly inProcess: boolean;
   /** A capture build other than dist/apps/capture/main.js. */
   readonly captureMain?: string;
@@ -58,6 +63,8 @@ export interface CaptureBenchOptions {
 }
 
 export const WRITER_RATIO_TARGET = 0.9;
+/** Reading on a replica, the primary keeps at least this share of its capacity (CPU per write, A ÷ B). */
+export const PRIMARY_CAPACITY_TARGET = 0.95;
 const PARTITIONS = 6;
 const FENCE_TIMEOUT_MS = 60_000;
 
@@ -72,6 +79,7 @@ const SETUP_TEXT: Record<WriterSetup, string> = {
   off: 'notifications off, nothing listening',
   subscriber: 'notifications on, a bare subscriber that reads nothing',
   capture: 'notifications on, capture running',
+  'capture-primary': 'notifications on the primary, capture reading on the primary',
 };
 
 const round2 = (n: number): number => Math.round(n * 100) / 100;
@@ -98,6 +106,8 @@ class Bench {
     private readonly redisUrl: string,
     private readonly kafkaBrokers: string,
     private readonly enginePids: Readonly<Record<string, number | undefined>>,
+    /** Replica mode: the replica's URL and an admin connection to it. */
+    private readonly replica?: { readonly url: string; readonly admin: Redis },
   ) {
     this.captureMain = opts.captureMain ?? findCaptureMain();
   }
@@ -128,12 +138,18 @@ class Bench {
     return this.opts.captureBatchSize;
   }
 
-  async notifications(on: boolean): Promise<void> {
-    await this.redis.config('SET', 'notify-keyspace-events', on ? this.opts.notifyFlags : '');
+  /** Notifications where the setup's listener is (the reader node), off everywhere else. */
+  async notifications(setup: WriterSetup): Promise<void> {
+    const flags = this.opts.notifyFlags;
+    const onPrimary = this.replica ? setup === 'capture-primary' : setup !== 'off';
+    await this.redis.config('SET', 'notify-keyspace-events', onPrimary ? flags : '');
+    const onReplica = setup === 'subscriber' || setup === 'capture';
+    await this.replica?.admin.config('SET', 'notify-keyspace-events', onReplica ? flags : '');
   }
 
-  private async startCapture(): Promise<CaptureRunner> {
+  private async startCapture(onReplica: boolean): Promise<CaptureRunner> {
     const target: CaptureTarget = {
+      ...(onReplica && this.replica ? { replicaUrl: this.replica.url } : {}),
       redisUrl: this.redisUrl,
       kafkaBrokers: this.kafkaBrokers,
       // A new source id per start: capture's downtime detection (an alive marker per source) would otherwise
@@ -192,9 +208,9 @@ class Bench {
     setup: WriterSetup,
     timing: { leadInS: number; durationS: number },
   ): Promise<WriterPhase> {
-    const withCapture = setup === 'capture';
-    await this.notifications(setup !== 'off');
-    const runner = withCapture ? await this.startCapture() : undefined;
+    const withCapture = setup === 'capture' || setup === 'capture-primary';
+    await this.notifications(setup);
+    const runner = withCapture ? await this.startCapture(setup === 'capture') : undefined;
     const subscriber = setup === 'subscriber' ? await this.startSubscriber() : undefined;
     try {
       this.progress.line(
@@ -254,6 +270,9 @@ class Bench {
         ...(cpu.redis !== undefined && result.writes > 0
           ? { redisUsPerWrite: round2((cpu.redis * result.elapsedMs * 1000) / result.writes) }
           : {}),
+        ...(cpu['redis-replica'] !== undefined && result.writes > 0
+          ? { replicaUsPerWrite: round2((cpu['redis-replica'] * result.elapsedMs * 1000) / result.writes) }
+          : {}),
       };
       this.progress.line(
         `  ${formatRate(writesPerS)} writes (${formatCount(result.writes)} in ${(result.elapsedMs / 1000).toFixed(1)} s)` +
@@ -272,7 +291,8 @@ class Bench {
 
   private async startSubscriber(): Promise<BareSubscriber> {
     // It reads its socket the way capture does by default (CDC_CAPTURE_NOTIFY_PAUSE_MS).
-    const subscriber = await startBareSubscriber(this.redisUrl, 0, loadConfig({}).captureNotifyPauseMs);
+    const url = this.replica?.url ?? this.redisUrl;
+    const subscriber = await startBareSubscriber(url, 0, loadConfig({}).captureNotifyPauseMs);
     this.res.subscriber = subscriber;
     return subscriber;
   }
@@ -296,7 +316,7 @@ class Bench {
   async ceiling(): Promise<CeilingResult> {
     const m = this.opts.burstKeys;
     this.progress.line(`ceiling: pre-loading ${formatCount(m)} keys with notifications off`);
-    await this.notifications(false);
+    await this.notifications('off');
     const preload = this.progress.bar('pre-load', m, 'keys');
     await runBurstWriter(this.redis, {
       count: m,
@@ -306,8 +326,8 @@ class Bench {
     });
     preload.stop();
 
-    await this.notifications(true);
-    const runner = await this.startCapture();
+    await this.notifications('capture');
+    const runner = await this.startCapture(true);
     try {
       const before = await runner.snapshot();
       const base = await sumEndOffsets(this.admin, this.topic);
@@ -414,7 +434,7 @@ class Bench {
 
   /** For a reused stack: leave no bench keys or topics behind. */
   async cleanUpData(): Promise<void> {
-    await this.notifications(false);
+    await this.notifications('off');
     let cursor = '0';
     do {
       const [next, keys] = await this.redis.scan(cursor, 'MATCH', `bench:${this.runId}:*`, 'COUNT', 1000);
@@ -431,8 +451,8 @@ export async function runCaptureBench(
   res: BenchResources,
 ): Promise<CaptureBenchReport> {
   const startedAt = new Date().toISOString();
-  const up = await benchStackUp(progress, res);
-  const { redisUrl, kafkaBrokers } = up.endpoints;
+  const up = await benchStackUp(progress, res, false, opts.readFrom === 'replica' ? 'replica' : 'single');
+  const { redisUrl, kafkaBrokers, redisReplicaUrl } = up.endpoints;
   const redisCfg = { url: redisUrl, db: 0 };
   // kafkajs logs transient, retried errors (e.g. the group coordinator not ready yet) at ERROR: real failures
   // surface as exceptions, so only fatal lines are shown.
@@ -443,14 +463,36 @@ export async function runCaptureBench(
   const writers = Array.from({ length: opts.clients }, (_, i) =>
     createRedisClient(redisCfg, `cdc-bench-writer-${i}`, { enableAutoPipelining: false }),
   );
+  const replicaAdmin = redisReplicaUrl
+    ? createRedisClient({ url: redisReplicaUrl, db: 0 }, 'cdc-bench-replica-admin')
+    : undefined;
   let originalNotify: string | undefined;
   let bench: Bench | undefined;
   try {
-    await Promise.all([redis.connect(), admin.connect(), ...writers.map((w) => w.connect())]);
+    await Promise.all([
+      redis.connect(),
+      admin.connect(),
+      ...writers.map((w) => w.connect()),
+      replicaAdmin?.connect(),
+    ]);
     [, originalNotify = 'KEA'] = (await redis.config('GET', 'notify-keyspace-events')) as string[];
     const redisVersion = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? 'unknown';
     const enginePids = Object.fromEntries(up.engines.map((e) => [e.name, e.pid]));
-    bench = new Bench(opts, progress, res, redis, writers, kafka, admin, redisUrl, kafkaBrokers, enginePids);
+    const replica =
+      redisReplicaUrl && replicaAdmin ? { url: redisReplicaUrl, admin: replicaAdmin } : undefined;
+    bench = new Bench(
+      opts,
+      progress,
+      res,
+      redis,
+      writers,
+      kafka,
+      admin,
+      redisUrl,
+      kafkaBrokers,
+      enginePids,
+      replica,
+    );
     const topic = bench.topic;
     await ensureChangeTopics(kafka, {
       topic,
@@ -473,8 +515,9 @@ export async function runCaptureBench(
       const a = await bench.writerPhase(`A${i}`, 'off', timing);
       const n = opts.floor ? await bench.writerPhase(`N${i}`, 'subscriber', timing) : undefined;
       const b = await bench.writerPhase(`B${i}`, 'capture', timing);
-      phases.push(...(n ? [a, n, b] : [a, b]));
-      pairs.push(writerPair(i, a, b, n));
+      const p = replica ? await bench.writerPhase(`P${i}`, 'capture-primary', timing) : undefined;
+      phases.push(a, ...(n ? [n] : []), b, ...(p ? [p] : []));
+      pairs.push(writerPair(i, a, b, n, p));
     }
     const figures = writerFigures(pairs);
     const ceiling = await bench.ceiling();
@@ -545,6 +588,7 @@ export async function runCaptureBench(
         notifyFlags: opts.notifyFlags,
         topic,
         partitions,
+        readFrom: opts.readFrom,
       },
       stack: { stateDir: up.stateDir, reused: up.reused },
       writer: {
@@ -553,6 +597,12 @@ export async function runCaptureBench(
         ...figures,
         target: WRITER_RATIO_TARGET,
         pass: figures.medianRatio >= WRITER_RATIO_TARGET,
+        ...(replica
+          ? {
+              capacityTarget: PRIMARY_CAPACITY_TARGET,
+              capacityPass: (figures.medianRedisCapacityRatio ?? 0) >= PRIMARY_CAPACITY_TARGET,
+            }
+          : {}),
       },
       ceiling,
       loss,
@@ -571,7 +621,9 @@ export async function runCaptureBench(
     if (up.reused && bench) await bench.cleanUpData().catch(() => undefined);
     if (originalNotify !== undefined && redis.status === 'ready')
       await redis.config('SET', 'notify-keyspace-events', originalNotify).catch(() => undefined);
-    for (const c of [redis, ...writers]) c.disconnect();
+    if (replicaAdmin?.status === 'ready')
+      await replicaAdmin.config('SET', 'notify-keyspace-events', 'KEA').catch(() => undefined);
+    for (const c of [redis, ...writers, ...(replicaAdmin ? [replicaAdmin] : [])]) c.disconnect();
     await admin.disconnect().catch(() => undefined);
     await benchStackDown(progress, res);
   }

@@ -228,6 +228,98 @@ describe('the floor (N phases)', () => {
   });
 });
 
+/** The same run read from a replica: a P phase (capture on the primary of the same topology) in its pair. */
+const primaryPhase: WriterPhase = {
+  name: 'P1',
+  setup: 'capture-primary',
+  capture: true,
+  writes: 400_000,
+  elapsedMs: 20_000,
+  writesPerS: 20_000,
+  captureStats: capture,
+  cpu: { box: 1.95, redis: 0.6, 'redis-replica': 0.2, capture: 0.5 },
+  redisUsPerWrite: 30,
+};
+const fromReplica: CaptureBenchReport = {
+  ...report,
+  command: 'node bin/cdc.js bench capture --read-from replica',
+  settings: { ...report.settings, readFrom: 'replica' },
+  writer: {
+    ...report.writer,
+    phases: [
+      { ...(report.writer.phases[0] as WriterPhase), redisUsPerWrite: 3.3 },
+      { ...(report.writer.phases[1] as WriterPhase), redisUsPerWrite: 3.4, replicaUsPerWrite: 9.1 },
+      primaryPhase,
+    ],
+    pairs: [
+      {
+        ...(report.writer.pairs[0] as (typeof report.writer.pairs)[0]),
+        redisCapacityRatio: 0.97,
+        primaryMode: { withPerS: 20_000, ratio: 0.8, redisCapacityRatio: 0.11 },
+      },
+    ],
+    medianRedisCapacityRatio: 0.97,
+    medianPrimaryModeRatio: 0.8,
+    medianPrimaryModeCapacityRatio: 0.11,
+    capacityTarget: 0.95,
+    capacityPass: true,
+  },
+};
+
+describe('a run read from a replica (P phases, the primary capacity kept)', () => {
+  it('says in the summary what the primary kept in both modes, against the 0.95× target', () => {
+    const text = renderCaptureSummary(fromReplica);
+    expect(text).toContain('cdc bench capture --read-from replica');
+    expect(text).toMatch(/P1 +capture-primary +20\.0k\/s/);
+    expect(text).toContain(
+      'capture on the primary 20.0k/s = 0.800×; primary CPU per write A 3.3 µs, B 3.4 µs, P 30.0 µs',
+    );
+    expect(text).toContain(
+      'Primary capacity kept with capture on the replica (primary CPU per write A ÷ B), median 0.970× (target ≥ 0.95×): pass',
+    );
+    expect(text).toContain('with capture on the primary (A ÷ P): 0.110×');
+    expect(
+      renderCaptureSummary({ ...fromReplica, writer: { ...fromReplica.writer, capacityPass: false } }),
+    ).toMatch(/target ≥ 0\.95×\): FAIL/);
+  });
+
+  it('is its own docs section, with the P columns, still Prettier-formatted', async () => {
+    const md = renderCaptureSection(fromReplica);
+    expect(md.startsWith('## Capture from a replica\n')).toBe(true);
+    expect(md).toMatch(
+      /\| primary capacity kept \(B\) \| capture on the primary: P ÷ A \| primary capacity kept \(P\) \|/,
+    );
+    expect(md).toMatch(/\| +0\.970× \| +0\.800× \| +0\.110× \|/);
+    expect(md).toMatch(/\| P1 +\| 1\.95 \|/);
+    const { format } = await import('prettier');
+    const doc = `# Benchmarks\n\n${md}`;
+    expect(await format(doc, { parser: 'markdown', printWidth: 110, singleQuote: true })).toBe(doc);
+    // A primary-mode run replaces "## Capture" and leaves this one alone.
+    const both = upsertSection(
+      upsertSection('# B\n', 'Capture', renderCaptureSection(report)),
+      'Capture from a replica',
+      md,
+    );
+    expect(upsertSection(both, 'Capture', renderCaptureSection(report))).toBe(both);
+  });
+
+  it('writerPair adds the P phase: its ratio to A and the primary capacity it kept', () => {
+    const ph = (name: string, writesPerS: number, redisUsPerWrite: number): WriterPhase => ({
+      name,
+      setup: 'off',
+      capture: false,
+      writes: writesPerS,
+      elapsedMs: 1000,
+      writesPerS,
+      cpu: {},
+      redisUsPerWrite,
+    });
+    const p = writerPair(1, ph('A1', 100, 3), ph('B1', 90, 3.1), undefined, ph('P1', 50, 7.5));
+    expect(p.primaryMode).toEqual({ withPerS: 50, ratio: 0.5, redisCapacityRatio: 0.4 });
+    expect(writerFigures([p]).medianPrimaryModeCapacityRatio).toBeCloseTo(0.4, 12);
+  });
+});
+
 describe('writerPair / writerFigures', () => {
   const phase = (name: string, writesPerS: number, redisUsPerWrite?: number): WriterPhase => ({
     name,

@@ -18,11 +18,15 @@ export interface CapturePhaseStats {
   readonly reconciledKeys: number;
 }
 
-/** off = notifications off, nothing listening; subscriber = on, a bare subscriber; capture = on, capture. */
-export type WriterSetup = 'off' | 'subscriber' | 'capture';
+/**
+ * off = notifications off, nothing listening; subscriber = on, a bare subscriber; capture = on, capture. With
+ * `--read-from replica` the subscriber and capture are on the replica (notifications on there only), and
+ * capture-primary is capture reading on the primary of the same topology (notifications on the primary only).
+ */
+export type WriterSetup = 'off' | 'subscriber' | 'capture' | 'capture-primary';
 
 export interface WriterPhase {
-  /** A<n> = setup off; N<n> = subscriber (the floor); B<n> = capture. */
+  /** A<n> = setup off; N<n> = subscriber (the floor); B<n> = capture; P<n> = capture-primary. */
   readonly name: string;
   readonly setup: WriterSetup;
   readonly capture: boolean;
@@ -36,8 +40,13 @@ export interface WriterPhase {
   readonly subscriberBytes?: number;
   /** Cores used during the measured window, per process (bench = the writer's process) and for the box. */
   readonly cpu: CpuShares;
-  /** Redis CPU time per write (µs): what one write costs the server, capture's reads and pub/sub included. */
+  /**
+   * Redis CPU time per write (µs): what one write costs the server, capture's reads and pub/sub included. With a
+   * replica, the PRIMARY's (where the application writes): what capture on the replica must not raise.
+   */
   readonly redisUsPerWrite?: number;
+  /** With a replica: the replica's CPU time per write (µs). */
+  readonly replicaUsPerWrite?: number;
 }
 
 export interface WriterPair {
@@ -53,6 +62,12 @@ export interface WriterPair {
    * than the writer's CPU, were the bottleneck (derived from CPU time, not a throughput).
    */
   readonly redisCapacityRatio?: number;
+  /** With a replica: the P phase (capture reading on the primary of the same topology), for the comparison. */
+  readonly primaryMode?: {
+    readonly withPerS: number;
+    readonly ratio: number;
+    readonly redisCapacityRatio?: number;
+  };
 }
 
 export interface CeilingResult {
@@ -121,6 +136,8 @@ export interface CaptureBenchReport {
     readonly notifyFlags: string;
     readonly topic: string;
     readonly partitions: number;
+    /** Where capture read in the B phases and the ceiling (the P phases read on the primary). */
+    readonly readFrom?: 'primary' | 'replica';
   };
   readonly stack: { readonly stateDir: string; readonly reused: boolean };
   readonly writer: {
@@ -130,8 +147,14 @@ export interface CaptureBenchReport {
     readonly medianRedisCapacityRatio?: number;
     /** Median of the N ÷ A ratios: what a consumer of the notifications that does nothing else leaves. */
     readonly medianFloorRatio?: number;
+    /** With a replica: the P phases' median writer ratio and primary capacity kept. */
+    readonly medianPrimaryModeRatio?: number;
+    readonly medianPrimaryModeCapacityRatio?: number;
     readonly target: number;
     readonly pass: boolean;
+    /** With a replica: the primary's capacity kept (A ÷ B CPU per write) must reach this. */
+    readonly capacityTarget?: number;
+    readonly capacityPass?: boolean;
   };
   readonly ceiling: CeilingResult;
   readonly loss: LossResult;
@@ -139,16 +162,36 @@ export interface CaptureBenchReport {
   readonly notes: readonly string[];
 }
 
-/** A pair's figures from its A (off), B (capture) and, when run, N (bare subscriber) phases. */
-export function writerPair(pair: number, a: WriterPhase, b: WriterPhase, n?: WriterPhase): WriterPair {
+const capacity = (a: WriterPhase, b: WriterPhase): number | undefined =>
+  a.redisUsPerWrite && b.redisUsPerWrite ? a.redisUsPerWrite / b.redisUsPerWrite : undefined;
+
+/**
+ * A pair's figures from its A (off), B (capture) and, when run, N (bare subscriber) and P (capture on the primary
+ * of a replica topology) phases.
+ */
+export function writerPair(
+  pair: number,
+  a: WriterPhase,
+  b: WriterPhase,
+  n?: WriterPhase,
+  p?: WriterPhase,
+): WriterPair {
+  const pCapacity = p ? capacity(a, p) : undefined;
   return {
     pair,
     withoutPerS: a.writesPerS,
     withPerS: b.writesPerS,
     ratio: b.writesPerS / a.writesPerS,
     ...(n ? { floorPerS: n.writesPerS, floorRatio: n.writesPerS / a.writesPerS } : {}),
-    ...(a.redisUsPerWrite && b.redisUsPerWrite
-      ? { redisCapacityRatio: a.redisUsPerWrite / b.redisUsPerWrite }
+    ...(capacity(a, b) !== undefined ? { redisCapacityRatio: capacity(a, b) } : {}),
+    ...(p
+      ? {
+          primaryMode: {
+            withPerS: p.writesPerS,
+            ratio: p.writesPerS / a.writesPerS,
+            ...(pCapacity !== undefined ? { redisCapacityRatio: pCapacity } : {}),
+          },
+        }
       : {}),
   };
 }
@@ -158,6 +201,8 @@ export function writerFigures(pairs: readonly WriterPair[]): {
   medianRatio: number;
   medianRedisCapacityRatio?: number;
   medianFloorRatio?: number;
+  medianPrimaryModeRatio?: number;
+  medianPrimaryModeCapacityRatio?: number;
 } {
   const all = (f: (p: WriterPair) => number | undefined): number | undefined => {
     const v = pairs.flatMap((p) => {
@@ -168,10 +213,14 @@ export function writerFigures(pairs: readonly WriterPair[]): {
   };
   const medianRedisCapacityRatio = all((p) => p.redisCapacityRatio);
   const medianFloorRatio = all((p) => p.floorRatio);
+  const medianPrimaryModeRatio = all((p) => p.primaryMode?.ratio);
+  const medianPrimaryModeCapacityRatio = all((p) => p.primaryMode?.redisCapacityRatio);
   return {
     medianRatio: median(pairs.map((p) => p.ratio)),
     ...(medianRedisCapacityRatio !== undefined ? { medianRedisCapacityRatio } : {}),
     ...(medianFloorRatio !== undefined ? { medianFloorRatio } : {}),
+    ...(medianPrimaryModeRatio !== undefined ? { medianPrimaryModeRatio } : {}),
+    ...(medianPrimaryModeCapacityRatio !== undefined ? { medianPrimaryModeCapacityRatio } : {}),
   };
 }
 
@@ -182,7 +231,17 @@ const CAPTURE_MODE_TEXT = {
 
 const verdict = (ok: boolean): string => (ok ? 'pass' : 'FAIL');
 
-const CPU_ORDER = ['box', 'bench', 'redis', 'subscriber', 'capture', 'kafka', 'dynamodb', 'other'];
+const CPU_ORDER = [
+  'box',
+  'bench',
+  'redis',
+  'redis-replica',
+  'subscriber',
+  'capture',
+  'kafka',
+  'dynamodb',
+  'other',
+];
 
 /** `box 1.97 | bench 0.93, redis 0.41, capture 0.38, kafka 0.22` (cores; processes not measured are left out). */
 export function formatCpu(cpu: CpuShares): string {
@@ -197,13 +256,48 @@ export function formatCpu(cpu: CpuShares): string {
   return procs ? `${part('box')} | ${procs}` : part('box');
 }
 
+/** The docs section a run replaces: primary-mode and replica-mode runs each keep their own. */
+export const captureSectionTitle = (readFrom: 'primary' | 'replica' = 'primary'): string =>
+  readFrom === 'replica' ? 'Capture from a replica' : 'Capture';
+
+const onReplica = (r: CaptureBenchReport): boolean => r.settings.readFrom === 'replica';
+
+/** The replica figures of a pair: the P phase beside B, and the primary's CPU per write in A, B and P. */
+function replicaPairText(r: CaptureBenchReport, p: WriterPair): string {
+  if (!p.primaryMode) return '';
+  const [a, b, pp] = [`A${p.pair}`, `B${p.pair}`, `P${p.pair}`].map((n) =>
+    r.writer.phases.find((x) => x.name === n),
+  );
+  return (
+    `; capture on the primary ${formatRate(p.primaryMode.withPerS)} = ${formatRatio(p.primaryMode.ratio)}` +
+    `; primary CPU per write A ${formatUs(a?.redisUsPerWrite)}, B ${formatUs(b?.redisUsPerWrite)}, ` +
+    `P ${formatUs(pp?.redisUsPerWrite)}`
+  );
+}
+
+/** The headline of a replica run: the primary's capacity kept with capture on the replica, and on the primary. */
+function replicaVerdict(r: CaptureBenchReport): string {
+  const w = r.writer;
+  if (w.capacityTarget === undefined) return '';
+  return (
+    `Primary capacity kept with capture on the replica (primary CPU per write A ÷ B), median ` +
+    `${w.medianRedisCapacityRatio !== undefined ? formatRatio(w.medianRedisCapacityRatio) : 'n/a'} ` +
+    `(target ≥ ${w.capacityTarget.toFixed(2)}×): ${verdict(w.capacityPass === true)}; with capture on the ` +
+    `primary (A ÷ P): ${w.medianPrimaryModeCapacityRatio !== undefined ? formatRatio(w.medianPrimaryModeCapacityRatio) : 'n/a'}` +
+    `. Writer ratio B ÷ A ${formatRatio(w.medianRatio)}, P ÷ A ` +
+    `${w.medianPrimaryModeRatio !== undefined ? formatRatio(w.medianPrimaryModeRatio) : 'n/a'}.`
+  );
+}
+
 /** The human summary printed on stdout. */
 export function renderCaptureSummary(r: CaptureBenchReport): string {
   const s = r.settings;
   const lines = [
-    `cdc bench capture: ${s.pairs} × (A: notifications off | ` +
+    `cdc bench capture${onReplica(r) ? ' --read-from replica' : ''}: ${s.pairs} × (A: notifications off | ` +
       (s.floorPhases ? 'N: notifications on, a bare subscriber that reads nothing | ' : '') +
-      `B: notifications "${s.notifyFlags}", capture running), ` +
+      `B: notifications "${s.notifyFlags}", capture running` +
+      (onReplica(r) ? ' (both on the replica) | P: capture on the primary, notifications there' : '') +
+      '), ' +
       `${s.durationS} s each, ${s.clients} clients, ${formatCount(s.keys)} keys; ${CAPTURE_MODE_TEXT[s.captureMode]}`,
     '',
     'Writer (awaited SET per client, no pipelining):',
@@ -232,9 +326,11 @@ export function renderCaptureSummary(r: CaptureBenchReport): string {
         (p.redisCapacityRatio !== undefined
           ? `; Redis CPU per write ${formatUs(a?.redisUsPerWrite)} -> ${formatUs(b?.redisUsPerWrite)}, ` +
             `capacity kept ${formatRatio(p.redisCapacityRatio)}`
-          : ''),
+          : '') +
+        replicaPairText(r, p),
     );
   }
+  if (onReplica(r)) lines.push(`  ${replicaVerdict(r)}`);
   lines.push(
     `  median ratio ${formatRatio(r.writer.medianRatio)} (target ≥ ${r.writer.target.toFixed(2)}×): ${verdict(r.writer.pass)}` +
       (r.writer.medianRedisCapacityRatio !== undefined
@@ -292,6 +388,7 @@ export function renderCaptureSection(r: CaptureBenchReport): string {
     ];
   });
   const floor = r.writer.pairs.some((p) => p.floorRatio !== undefined);
+  const replica = onReplica(r);
   const pairRows = r.writer.pairs.map((p) => {
     const [a, b] = pairPhases(r, p.pair);
     return [
@@ -303,6 +400,14 @@ export function renderCaptureSection(r: CaptureBenchReport): string {
       formatRatio(p.ratio),
       `${formatUs(a?.redisUsPerWrite)} → ${formatUs(b?.redisUsPerWrite)}`,
       p.redisCapacityRatio !== undefined ? formatRatio(p.redisCapacityRatio) : 'n/a',
+      ...(replica
+        ? [
+            p.primaryMode ? formatRatio(p.primaryMode.ratio) : dash,
+            p.primaryMode?.redisCapacityRatio !== undefined
+              ? formatRatio(p.primaryMode.redisCapacityRatio)
+              : dash,
+          ]
+        : []),
     ];
   });
   const cpuWindows: Array<[string, CpuShares]> = [
@@ -313,8 +418,21 @@ export function renderCaptureSection(r: CaptureBenchReport): string {
   const cpuRows = cpuWindows.map(([name, cpu]) => [name, ...cpuNames.map((n) => cpu[n]?.toFixed(2) ?? dash)]);
 
   const out: string[] = [
-    '## Capture',
+    `## ${captureSectionTitle(s.readFrom)}`,
     '',
+    ...(onReplica(r)
+      ? [
+          ...wrap(
+            'Capture reading on a replica (`REDIS_READ_FROM=replica`): the bench stack is a primary with one ' +
+              'replica; B phases run capture and its notifications on the replica only, P phases run capture ' +
+              'on the primary of the same topology (notifications there only), and A phases have notifications ' +
+              'off everywhere. "Redis" below is the primary, where the application writes.',
+          ),
+          '',
+          ...wrap(`**${replicaVerdict(r)}**`),
+          '',
+        ]
+      : []),
     ...wrap(
       `Run: \`${r.command}\` on ${date} (started ${r.startedAt}); ${h.cpus} cores (${h.cpuModel}), Node ` +
         `${h.node}, Redis ${h.redis}, Kafka ${h.kafka}, all on loopback. ` +
@@ -353,10 +471,20 @@ export function renderCaptureSection(r: CaptureBenchReport): string {
         'capture (B)',
         ...(floor ? ['floor N ÷ A'] : []),
         'ratio B ÷ A',
-        'Redis CPU per write (A → B)',
-        'Redis capacity kept',
+        replica ? 'primary CPU per write (A → B)' : 'Redis CPU per write (A → B)',
+        replica ? 'primary capacity kept (B)' : 'Redis capacity kept',
+        ...(replica ? ['capture on the primary: P ÷ A', 'primary capacity kept (P)'] : []),
       ],
-      ['l', 'r', ...(floor ? ['r' as const, 'r' as const] : []), 'r', 'r', 'r', 'r'],
+      [
+        'l',
+        'r',
+        ...(floor ? ['r' as const, 'r' as const] : []),
+        'r',
+        'r',
+        'r',
+        'r',
+        ...(replica ? ['r' as const, 'r' as const] : []),
+      ],
       pairRows,
     ),
     '',

@@ -51,7 +51,13 @@ export interface CaptureTarget {
   readonly topic: string;
   readonly partitions: number;
   readonly batchSize: number;
+  /** Capture reads on this replica of redisUrl (REDIS_READ_FROM=replica); unset = on the primary. */
+  readonly replicaUrl?: string;
 }
+
+/** The REDIS_READ_FROM settings of a target. */
+const readFromEnv = (t: CaptureTarget): Record<string, string> =>
+  t.replicaUrl ? { REDIS_READ_FROM: 'replica', REDIS_REPLICA_URL: t.replicaUrl } : {};
 
 /** Env of the capture deployable: the user's environment minus any endpoint or CDC setting, plus ours. */
 function captureEnv(t: CaptureTarget, httpPort: number): NodeJS.ProcessEnv {
@@ -61,6 +67,7 @@ function captureEnv(t: CaptureTarget, httpPort: number): NodeJS.ProcessEnv {
   return {
     ...env,
     REDIS_URL: t.redisUrl,
+    ...readFromEnv(t),
     KAFKA_BROKERS: t.kafkaBrokers,
     CDC_SOURCE_ID: t.sourceId,
     CDC_TOPIC: t.topic,
@@ -181,6 +188,7 @@ class BenchCaptureModule {
   static forRoot(target: CaptureTarget, metrics: Metrics, logger: Logger): DynamicModule {
     const config = loadConfig({
       REDIS_URL: target.redisUrl,
+      ...readFromEnv(target),
       KAFKA_BROKERS: target.kafkaBrokers,
       CDC_SOURCE_ID: target.sourceId,
       CDC_TOPIC: target.topic,

@@ -7,7 +7,12 @@ import { StackError, stackDown } from '@cdc/stack';
 import { type ApplierBenchResources, runApplierBench } from '../bench/applier-bench';
 import { renderApplierSection, renderApplierSummary } from '../bench/applier-report';
 import { type BenchResources, runCaptureBench } from '../bench/capture-bench';
-import { renderCaptureSection, renderCaptureSummary, upsertSection } from '../bench/capture-report';
+import {
+  captureSectionTitle,
+  renderCaptureSection,
+  renderCaptureSummary,
+  upsertSection,
+} from '../bench/capture-report';
 import { Progress } from '../bench/progress';
 import { runVerifyBench, type VerifyBenchResources } from '../bench/verify-bench';
 import { renderVerifySection, renderVerifySummary, verifyBenchCorrect } from '../bench/verify-report';
@@ -26,6 +31,7 @@ interface BenchCaptureOptions {
   captureMain?: string;
   inProcess?: boolean;
   floor?: boolean;
+  readFrom?: 'primary' | 'replica';
   json?: boolean;
   out?: string;
   docs?: string | boolean;
@@ -140,8 +146,9 @@ export class BenchCaptureCommand extends CommandRunner {
     const { json, progress, reportFile } = targets;
 
     const res: BenchResources = {};
+    const readFrom = opts.readFrom ?? 'primary';
     const report = await runBench(targets, {
-      section: 'Capture',
+      section: captureSectionTitle(readFrom),
       resources: res,
       children: () => [res.capture, res.subscriber].filter((c) => c !== undefined),
       run: () =>
@@ -158,6 +165,7 @@ export class BenchCaptureCommand extends CommandRunner {
             ...(opts.captureMain ? { captureMain: resolve(opts.captureMain) } : {}),
             inProcess: opts.inProcess === true,
             floor: opts.floor !== false,
+            readFrom,
             command: commandLine(),
             reportFile: shortPath(reportFile),
             captureLog: reportFile.replace(/\.json$/, '') + '.capture.log',
@@ -176,6 +184,18 @@ export class BenchCaptureCommand extends CommandRunner {
   @Option({ flags: '--duration <seconds>', description: 'seconds per writer phase (default 10)' })
   parseDuration(value: string): number {
     return positiveInt('--duration', value, 3600);
+  }
+
+  @Option({
+    flags: '--read-from <where>',
+    description:
+      'primary (default) or replica: a bench stack with a replica, capture on it, the primary’s CPU per write ' +
+      'against the same topology with nothing listening, and capture on the primary in the same run',
+  })
+  parseReadFrom(value: string): 'primary' | 'replica' {
+    if (value !== 'primary' && value !== 'replica')
+      fail(`--read-from must be primary or replica, not "${value}"`, 64);
+    return value;
   }
 
   @Option({
