@@ -305,7 +305,7 @@ export function renderCaptureSummary(r: CaptureBenchReport): string {
   for (const p of r.writer.phases) {
     const c = p.captureStats;
     lines.push(
-      `  ${p.name.padEnd(3)} ${p.setup.padEnd(10)}  ${formatRate(p.writesPerS).padStart(9)}` +
+      `  ${p.name.padEnd(3)} ${p.setup.padEnd(15)}  ${formatRate(p.writesPerS).padStart(9)}` +
         `  p50 ${formatMs(p.latencyP50Ms)}  p99 ${formatMs(p.latencyP99Ms)}` +
         (c
           ? `  | ${formatCount(c.notifications)} notifications, ${formatCount(c.coalesced)} coalesced, ` +
