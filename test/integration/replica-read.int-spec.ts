@@ -120,6 +120,35 @@ describe('versioned reads on a replica', () => {
   });
 });
 
+describe('switching a source between reading modes (upgrade in place, and back)', () => {
+  it('each switch orders after everything the other mode versioned, even without a write in between', async () => {
+    const [replica] = set.replicas as [TestRedisServer];
+    const primaryCfg = loadConfig({ REDIS_URL: set.primary.url }).require('redis').redis;
+    const onPrimary = await RedisSource.open(primaryCfg, 'int-mode-primary');
+    sources.push(onPrimary);
+    const key = Buffer.from('rr:modes');
+    await onPrimary.control.set(key, 'same');
+    // A version of the scheme before epochs (epoch 0, a µs clock): what an upgraded deployment's table holds.
+    const legacy = BigInt(Date.now() + 3_600_000) * 1000n;
+    await onPrimary.epochs.start();
+    const [p1] = await onPrimary.versionedReader().read([key]);
+    expect(p1?.version).toBeGreaterThan(legacy);
+
+    await set.waitSynced(replica);
+    const onReplica = await open(set.primary.url, replica.url);
+    await onReplica.epochs.start();
+    const [r1] = await onReplica.versionedReader().read([key]);
+    expect(r1?.version).toBeGreaterThan(p1?.version ?? 0n);
+
+    // Back to the primary: the replica-mode marker is raised past before anything is versioned.
+    const again = await RedisSource.open(primaryCfg, 'int-mode-primary-again');
+    sources.push(again);
+    const [p2] = await again.versionedReader().read([key]);
+    expect(p2?.version).toBeGreaterThan(r1?.version ?? 0n);
+    expect(parseMarker(await again.control.get(EPOCH_MARKER_KEY))?.mode).toBe('primary');
+  });
+});
+
 describe('what is not one replica of our primary is refused, by name', () => {
   let proxy: Server | undefined;
   let stranger: TestRedisServer | undefined;
