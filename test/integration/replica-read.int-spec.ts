@@ -175,6 +175,22 @@ describe('what is not one replica of our primary is refused, by name', () => {
     expect((err as Error).message).toContain(`127.0.0.1:${port}`);
   });
 
+  it('a Redis Cluster node, in either mode, before anything else is tried', async () => {
+    const node = await startRedisServer({
+      args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf'],
+    });
+    try {
+      for (const readFrom of ['primary', 'replica']) {
+        const cfg = loadConfig({ REDIS_URL: node.url, REDIS_READ_FROM: readFrom }).require('redis').redis;
+        const err = await RedisSource.open(cfg, 'int-cluster').catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(SourceTopologyError);
+        expect((err as Error).message).toContain(`127.0.0.1:${node.port}) is a Redis Cluster node`);
+      }
+    } finally {
+      await node.stop();
+    }
+  });
+
   it('a primary given as the replica', async () => {
     const err = await open(set.primary.url, set.primary.url).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SourceTopologyError);

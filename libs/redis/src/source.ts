@@ -61,6 +61,7 @@ export class RedisSource {
   ): Promise<RedisSource> {
     const control = createRedisClient(cfg, name, {}, opts.onError);
     await control.connect();
+    await refuseCluster(control, cfg);
     if (cfg.readFrom === 'primary') {
       return new RedisSource(
         cfg,
@@ -125,6 +126,21 @@ export class RedisSource {
     if (this.current.client !== this.control) this.current.client.disconnect();
     this.control.disconnect();
   }
+}
+
+/**
+ * Capture reads a standalone primary or its replicas. A Redis Cluster node would fail later on CROSSSLOT errors
+ * (capture's scripts touch keys of several slots), which say nothing useful: refuse it up front, by name.
+ */
+async function refuseCluster(control: Redis, cfg: RedisConfig): Promise<void> {
+  const info = await control.info('cluster').catch(() => '');
+  if (!/cluster_enabled:1/.test(info)) return;
+  control.disconnect();
+  throw new SourceTopologyError(
+    `REDIS_URL (${formatNode(urlNode(cfg.url))}) is a Redis Cluster node (INFO cluster: cluster_enabled:1): capture ` +
+      'reads a standalone primary, its replicas (REDIS_READ_FROM=replica) or a Sentinel-managed primary, not a ' +
+      'cluster. Point REDIS_URL at a non-cluster Redis.',
+  );
 }
 
 async function resolveReplica(cfg: RedisConfig, control: Redis): Promise<NodeAddress | string> {
