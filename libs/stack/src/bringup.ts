@@ -3,11 +3,15 @@ import type { Launched } from './engines/common';
 import { isAlive, tailFile, type ExitInfo } from './process';
 import { probeEngine, waitReady } from './probes';
 import type { EngineRecord } from './state';
-import type { EngineName, EngineStatus } from './types';
+import { CLUSTER_NODE_NAMES, type ClusterNodeName, type EngineName, type EngineStatus } from './types';
+
+const perClusterNode = <T>(v: T) =>
+  Object.fromEntries(CLUSTER_NODE_NAMES.map((n) => [n, v])) as Record<ClusterNodeName, T>;
 
 export const DEFAULT_READY_TIMEOUT_MS: Record<EngineName, number> = {
   redis: 30_000,
   'redis-replica': 30_000,
+  ...perClusterNode(30_000),
   kafka: 90_000,
   dynamodb: 30_000,
 };
@@ -15,6 +19,7 @@ export const DEFAULT_READY_TIMEOUT_MS: Record<EngineName, number> = {
 const PROBE_DESCRIPTION: Record<EngineName, string> = {
   redis: 'PING',
   'redis-replica': 'INFO replication (link up)',
+  ...perClusterNode('PING'),
   kafka: 'the admin client (describeCluster, create/delete a topic)',
   dynamodb: 'ListTables',
 };

@@ -104,6 +104,11 @@ export async function probeRedisReplica(url: string, timeoutMs = 2_000): Promise
 export function probeEngine(name: EngineName, endpoint: string, deep = false): Promise<void> {
   switch (name) {
     case 'redis':
+    case 'redis-node-2':
+    case 'redis-node-3':
+    case 'redis-node-4':
+    case 'redis-node-5':
+    case 'redis-node-6':
       return probeRedis(endpoint);
     case 'redis-replica':
       return probeRedisReplica(endpoint);

@@ -9,7 +9,13 @@ import type { Launched, LaunchContext } from './engines/common';
 import { findDynamoDbLocal, launchDynamo, type DynamoDbLocalDist } from './engines/dynamodb';
 import { resolveJava } from './engines/java';
 import { ensureKafkaJars, launchKafka } from './engines/kafka';
-import { launchRedis, launchRedisReplica, resolveRedisServer } from './engines/redis';
+import {
+  createCluster,
+  launchRedis,
+  launchRedisClusterNode,
+  launchRedisReplica,
+  resolveRedisServer,
+} from './engines/redis';
 import { freePort, freePorts } from './ports';
 import { findStackProcesses, isAlive, ownedBy, stopGroup } from './process';
 import { probeEngine } from './probes';
@@ -24,6 +30,7 @@ import {
 } from './state';
 import {
   ALL_ENGINE_NAMES,
+  CLUSTER_NODE_NAMES,
   type CoreEngineName,
   ENGINE_NAMES,
   type EngineStatus,
@@ -131,8 +138,8 @@ export async function stackUp(opts: StackOptions): Promise<StackUpResult> {
   const fastStart = opts.fastStart ?? false;
   const topology = opts.redis ?? 'single';
   const env = opts.env ?? process.env;
-  if (topology === 'replica' && mode === 'docker')
-    throw new StackError('BAD_OPTION', '--redis replica runs native engines only: drop --engines docker');
+  if (topology !== 'single' && mode === 'docker')
+    throw new StackError('BAD_OPTION', `--redis ${topology} runs native engines only: drop --engines docker`);
   return withLock(
     stateDir,
     async () => {
@@ -140,7 +147,7 @@ export async function stackUp(opts: StackOptions): Promise<StackUpResult> {
       if (existing) {
         const engines = await engineStatuses(stateDir, existing);
         const endpoints = endpointsOf(existing);
-        const wanted = topology === 'replica' ? 4 : 3;
+        const wanted = { single: 3, replica: 4, cluster: 3 + CLUSTER_NODE_NAMES.length }[topology];
         const alive = endpoints && engines.length === wanted && engines.every((e) => e.ready);
         const sameKind =
           existing.mode === mode &&
@@ -193,8 +200,12 @@ async function upNative(
   const timeouts = { ...DEFAULT_READY_TIMEOUT_MS, ...opts.readyTimeoutMs };
 
   const replicaPort = topology === 'replica' ? await freePort() : 0;
+  const clusterPorts = topology === 'cluster' ? await freePorts(CLUSTER_NODE_NAMES.length) : [];
   const launchers: Record<CoreEngineName, () => Promise<Launched> | Launched> = {
-    redis: () => launchRedis(ctx, redisBin, redisPort),
+    redis: () =>
+      topology === 'cluster'
+        ? launchRedisClusterNode(ctx, redisBin, 'redis', redisPort)
+        : launchRedis(ctx, redisBin, redisPort),
     kafka: () => launchKafka(ctx, java, libs, { brokerPort, controllerPort }),
     dynamodb: () => launchDynamo(ctx, java, dist, dynamoPort),
   };
@@ -220,8 +231,21 @@ async function upNative(
       ENGINE_NAMES.map((name) => async (abort) => {
         const core = await bringUp(launchers[name], abort);
         // The replica needs its primary up first; it is ready once it has synced.
-        if (name !== 'redis' || topology !== 'replica') return [core];
-        return [core, await bringUp(() => launchRedisReplica(ctx, redisBin, replicaPort, redisPort), abort)];
+        if (name !== 'redis' || topology === 'single') return [core];
+        if (topology === 'replica')
+          return [
+            core,
+            await bringUp(() => launchRedisReplica(ctx, redisBin, replicaPort, redisPort), abort),
+          ];
+        // The other five cluster nodes, then the cluster itself (3 primaries, 1 replica each).
+        const others = await Promise.all(
+          CLUSTER_NODE_NAMES.map((n, i) =>
+            bringUp(() => launchRedisClusterNode(ctx, redisBin, n, clusterPorts[i] as number), abort),
+          ),
+        );
+        await createCluster(redisBin, [redisPort, ...clusterPorts]);
+        log(`redis cluster ready (${1 + others.length} nodes)`);
+        return [core, ...others];
       }),
     );
     return { endpoints: endpointsOf(state) as StackEndpoints, engines: engines.flat() };

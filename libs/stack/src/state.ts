@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { isAlive } from './process';
 import {
   ALL_ENGINE_NAMES,
+  CLUSTER_NODE_NAMES,
   type EngineMode,
   type EngineName,
   type RedisTopology,
@@ -80,7 +81,7 @@ export function parseState(text: string): StackState | undefined {
     engines,
   };
   if (typeof raw.fastStart === 'boolean') state.fastStart = raw.fastStart;
-  if (raw.redis === 'single' || raw.redis === 'replica') state.redis = raw.redis;
+  if (raw.redis === 'single' || raw.redis === 'replica' || raw.redis === 'cluster') state.redis = raw.redis;
   return state;
 }
 
@@ -89,11 +90,13 @@ export function endpointsOf(state: StackState): StackEndpoints | undefined {
   const { redis, kafka, dynamodb } = state.engines;
   if (!redis || !kafka || !dynamodb) return undefined;
   const replica = state.engines['redis-replica'];
+  const cluster = [redis, ...CLUSTER_NODE_NAMES.flatMap((n) => state.engines[n] ?? [])];
   return {
     redisUrl: redis.endpoint,
     kafkaBrokers: kafka.endpoint,
     dynamodbEndpoint: dynamodb.endpoint,
     ...(replica ? { redisReplicaUrl: replica.endpoint } : {}),
+    ...(cluster.length > 1 ? { redisClusterNodes: cluster.map((e) => `127.0.0.1:${e.port}`).join(',') } : {}),
   };
 }
 

@@ -1,12 +1,31 @@
 /** The three engines every stack runs. */
 export type CoreEngineName = 'redis' | 'kafka' | 'dynamodb';
 export const ENGINE_NAMES: readonly CoreEngineName[] = ['redis', 'kafka', 'dynamodb'];
-/** Plus, with `redis: 'replica'`, a replica of the stack's Redis (capture's REDIS_READ_FROM=replica). */
-export type EngineName = CoreEngineName | 'redis-replica';
-export const ALL_ENGINE_NAMES: readonly EngineName[] = [...ENGINE_NAMES, 'redis-replica'];
+/** The other nodes of a local Redis Cluster (`redis: 'cluster'`); `redis` is its first node. */
+export const CLUSTER_NODE_NAMES = [
+  'redis-node-2',
+  'redis-node-3',
+  'redis-node-4',
+  'redis-node-5',
+  'redis-node-6',
+] as const;
+export type ClusterNodeName = (typeof CLUSTER_NODE_NAMES)[number];
+/**
+ * Plus, with `redis: 'replica'`, a replica of the stack's Redis (capture's REDIS_READ_FROM=replica), or with
+ * `redis: 'cluster'` five more cluster nodes.
+ */
+export type EngineName = CoreEngineName | 'redis-replica' | ClusterNodeName;
+export const ALL_ENGINE_NAMES: readonly EngineName[] = [
+  ...ENGINE_NAMES,
+  'redis-replica',
+  ...CLUSTER_NODE_NAMES,
+];
 
-/** One redis-server, or a primary with one replica that publishes keyspace events. */
-export type RedisTopology = 'single' | 'replica';
+/**
+ * One redis-server; a primary with one replica that publishes keyspace events; or a Redis Cluster of three
+ * primaries, each with one replica.
+ */
+export type RedisTopology = 'single' | 'replica' | 'cluster';
 
 export type EngineMode = 'native' | 'docker';
 
@@ -16,6 +35,8 @@ export interface StackEndpoints {
   dynamodbEndpoint: string; // http://127.0.0.1:40003
   /** With `redis: 'replica'`: the replica capture reads on (redisUrl stays the primary, where apps write). */
   redisReplicaUrl?: string;
+  /** With `redis: 'cluster'`: every node, host:port,host:port (redisUrl is the first). */
+  redisClusterNodes?: string;
 }
 
 export interface StackOptions {
@@ -25,7 +46,7 @@ export interface StackOptions {
   cacheDir: string;
   /** Default native. */
   engines?: EngineMode;
-  /** Default single; 'replica' adds a replica of Redis (native engines only). */
+  /** Default single; 'replica' adds a replica of Redis, 'cluster' runs a 6-node cluster (native engines only). */
   redis?: RedisTopology;
   /** Tests: C1-only JIT (-XX:TieredStopAtLevel=1) starts JVMs faster; benchmarks want false. */
   fastStart?: boolean;

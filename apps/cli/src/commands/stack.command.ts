@@ -51,7 +51,9 @@ export class StackUpCommand extends CommandRunner {
     const e = result.endpoints;
     const replica = e.redisReplicaUrl
       ? `  REDIS_READ_FROM=replica\n  REDIS_REPLICA_URL=${e.redisReplicaUrl}\n`
-      : '';
+      : e.redisClusterNodes
+        ? `  (Redis Cluster nodes: ${e.redisClusterNodes}; redis-cli -c -p ${new URL(e.redisUrl).port})\n`
+        : '';
     process.stdout.write(
       `${result.reused ? 'Stack already running (reused)' : 'Stack up'}:\n${describeEngines(result.engines)}\n\n` +
         `  REDIS_URL=${e.redisUrl}\n${replica}  KAFKA_BROKERS=${e.kafkaBrokers}\n` +
@@ -77,11 +79,13 @@ export class StackUpCommand extends CommandRunner {
 
   @Option({
     flags: '--redis <topology>',
-    description: 'single (default) or replica: a primary plus one replica, for REDIS_READ_FROM=replica',
+    description:
+      'single (default); replica: a primary plus one replica, for REDIS_READ_FROM=replica; cluster: a Redis ' +
+      'Cluster of 3 primaries with 1 replica each',
   })
   parseRedis(value: string): RedisTopology {
-    if (value !== 'single' && value !== 'replica')
-      fail(`--redis must be single or replica, not "${value}"`, 64);
+    if (value !== 'single' && value !== 'replica' && value !== 'cluster')
+      fail(`--redis must be single, replica or cluster, not "${value}"`, 64);
     return value;
   }
 }

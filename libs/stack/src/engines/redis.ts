@@ -1,6 +1,14 @@
-import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
+import type { ClusterNodeName } from '../types';
+import { StackError } from '../errors';
 import { resolveExecutable, spawnDetached } from '../process';
 import { redisServerMissing } from '../errors';
+
+const run = promisify(execFile);
 import { ensureDir, freshLog, type LaunchContext, type Launched } from './common';
 
 export function resolveRedisServer(env: NodeJS.ProcessEnv): string {
@@ -47,6 +55,98 @@ export function launchRedis(ctx: LaunchContext, bin: string, port: number): Laun
  * A replica of the stack's Redis, in its own data dir (a replica writes dump.rdb on a disk-based full sync even
  * with `save ''`), publishing keyspace events itself: capture reads there with REDIS_READ_FROM=replica.
  */
+/**
+ * One node of a local Redis Cluster, in its own data dir (its nodes.conf lives there). The cluster is formed
+ * once every node is up (`createCluster`).
+ */
+export function launchRedisClusterNode(
+  ctx: LaunchContext,
+  bin: string,
+  name: 'redis' | ClusterNodeName,
+  port: number,
+): Launched {
+  const dataDir = ensureDir(join(ctx.stateDir, name));
+  const logFile = freshLog(join(ctx.stateDir, `${name}.log`));
+  const since = Date.now();
+  const args = [
+    ...redisArgs(port, dataDir),
+    '--cluster-enabled',
+    'yes',
+    '--cluster-config-file',
+    'nodes.conf',
+    '--cluster-node-timeout',
+    '3000',
+  ];
+  const spawned = spawnDetached(bin, args, { cwd: dataDir, env: ctx.env, logFile });
+  return { name, port, endpoint: `redis://127.0.0.1:${port}`, logFile, spawned, since };
+}
+
+/** `redis-cli --cluster create`: three primaries with one replica each, then waits until it is stable. */
+export async function createCluster(
+  redisServer: string,
+  ports: readonly number[],
+  timeoutMs = 60_000,
+): Promise<void> {
+  const cli = join(dirname(redisServer), 'redis-cli');
+  const { stdout, stderr } = await run(
+    cli,
+    [
+      '--cluster',
+      'create',
+      ...ports.map((p) => `127.0.0.1:${p}`),
+      '--cluster-replicas',
+      '1',
+      '--cluster-yes',
+    ],
+    { timeout: timeoutMs },
+  ).catch((err: { stdout?: string; stderr?: string; message: string }) => {
+    throw new StackError(
+      'ENGINE_EXITED',
+      `redis-cli --cluster create failed: ${err.message}\n${err.stdout ?? ''}${err.stderr ?? ''}`,
+      'redis',
+    );
+  });
+  void stdout;
+  void stderr;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if ((await clusterStable(ports)) || Date.now() > deadline) break;
+    await sleep(200);
+  }
+  if (!(await clusterStable(ports)))
+    throw new StackError(
+      'ENGINE_TIMEOUT',
+      `the local Redis Cluster on ${ports.join(', ')} did not settle`,
+      'redis',
+    );
+}
+
+/** Every node says cluster_state:ok and has a role (replicas attached). */
+async function clusterStable(ports: readonly number[]): Promise<boolean> {
+  for (const port of ports) {
+    const c = new Redis({
+      port,
+      host: '127.0.0.1',
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
+    c.on('error', () => undefined);
+    try {
+      await c.connect();
+      if (!((await c.call('CLUSTER', 'INFO')) as string).includes('cluster_state:ok')) return false;
+      const nodes = (await c.call('CLUSTER', 'NODES')) as string;
+      const replicas = nodes.split('\n').filter((l) => (l.split(' ')[2] ?? '').split(',').includes('slave'));
+      if (replicas.length < ports.length / 2) return false;
+    } catch {
+      return false;
+    } finally {
+      c.disconnect();
+    }
+  }
+  return true;
+}
+
 export function launchRedisReplica(
   ctx: LaunchContext,
   bin: string,
