@@ -14,6 +14,13 @@ import { Reconciler } from './reconciler';
 import { ReaderFollower } from './reader-follower';
 
 const SHUTDOWN_DEADLINE_MS = 10_000;
+/** Gaps after which the node capture reads may have lost its notify-keyspace-events (a restart, a new node). */
+const NOTIFICATIONS_AT_RISK: ReadonlySet<GapCause> = new Set([
+  'heartbeat-timeout',
+  'reconnect',
+  'replica-restart',
+  'failover',
+]);
 
 /**
  * Wires capture to real connections and owns their lifecycle: the keyevent subscriber feeds the pipeline,
@@ -30,6 +37,7 @@ export class CaptureService implements OnApplicationBootstrap, OnApplicationShut
   private monitor: GapMonitor | undefined;
   private reconciler: Reconciler | undefined;
   private follower: ReaderFollower | undefined;
+  private resubscribe: (() => Promise<void>) | undefined;
   private subscribed = false;
   private readonly gaps: Array<{ cause: GapCause; at: number }> = [];
   private readonly log: Logger;
@@ -79,8 +87,9 @@ export class CaptureService implements OnApplicationBootstrap, OnApplicationShut
         onConflict: (marker) =>
           log.error(
             { marker, mode: redisCfg.readFrom },
-            `another capture instance of source "${this.config.sourceId}" versions in the other mode: every ` +
-              `instance of a source must use the same REDIS_READ_FROM (versions stay ordered, but each switch stalls capture)`,
+            `another capture of this database (source "${this.config.sourceId}" or another source on the same ` +
+              `Redis db) versions in the other mode: every capture of a database must use the same ` +
+              `REDIS_READ_FROM (versions stay ordered, but each switch stalls capture)`,
           ),
       },
     });
@@ -136,6 +145,12 @@ export class CaptureService implements OnApplicationBootstrap, OnApplicationShut
         timeoutMs: this.config.heartbeatTimeoutMs,
         onGap: (cause, detail) => this.onGap(cause, detail),
         onOutputBuffer: (bytes) => this.metrics.captureSubscriberBuffer.set(bytes),
+        // Not on the node capture reads (a reader endpoint that moved it, a lost connection): subscribe again.
+        onSubscriberMissing: () => {
+          void this.resubscribe?.().catch((err: Error) =>
+            log.error({ err: err.message }, 'could not subscribe again; retrying at the next heartbeat'),
+          );
+        },
       },
     );
     this.monitor = monitor;
@@ -143,17 +158,35 @@ export class CaptureService implements OnApplicationBootstrap, OnApplicationShut
     const onEvent = (event: string, key: Buffer) => {
       if (!monitor.isHeartbeat(event, key) && !probe.observe(event, key)) pipeline.notify(event, key);
     };
+    // The new subscriber is listening before the old one stops: never a moment without one (duplicates coalesce).
     const subscribe = async () => {
-      this.subscriber = new KeyeventSubscriber(
+      const next = new KeyeventSubscriber(
         source.readerClient(this.subscriberName),
         redisCfg.db,
         this.config.captureNotifyPauseMs,
       );
-      await this.subscriber.start(onEvent, (count) => {
+      await next.start(onEvent, (count) => {
         this.subscribed = true;
         void monitor.onSubscribed(count);
       });
+      const previous = this.subscriber;
+      this.subscriber = next;
+      await previous?.stop();
     };
+    const resubscribe = async () => {
+      await this.enableNotifications();
+      await subscribe();
+    };
+    if (source.mode === 'replica') {
+      // Its baseline before subscribing: a resync in between is then a change it reports, not its baseline.
+      this.follower = new ReaderFollower(source, monitor, log, {
+        intervalMs: this.config.heartbeatIntervalMs,
+        lostAfterMs: this.config.heartbeatTimeoutMs,
+        resubscribe,
+      });
+      await this.follower.start();
+    }
+    this.resubscribe = resubscribe;
     await subscribe();
     if (uncheckable) {
       const missing = await probe.run(source.control, this.config.heartbeatTimeoutMs);
@@ -164,18 +197,6 @@ export class CaptureService implements OnApplicationBootstrap, OnApplicationShut
     }
     // After subscribing: whatever changed before this point is covered by the downtime check's rescan.
     await monitor.start();
-    if (source.mode === 'replica') {
-      this.follower = new ReaderFollower(source, monitor, log, {
-        intervalMs: this.config.heartbeatIntervalMs,
-        lostAfterMs: this.config.heartbeatTimeoutMs,
-        resubscribe: async () => {
-          await this.subscriber?.stop();
-          await this.enableNotifications();
-          await subscribe();
-        },
-      });
-      await this.follower.start();
-    }
     await reconciler.resumeIfInterrupted();
     this.health.register('capture', () => ({ up: this.subscribed, detail: this.stats }));
     log.info(
@@ -203,19 +224,24 @@ export class CaptureService implements OnApplicationBootstrap, OnApplicationShut
     this.metrics.captureGaps.inc({ cause });
     this.log.warn({ cause, ...detail }, `notification gap detected (${cause}): reconciling existing keys`);
     this.metrics.captureReconcileRunning.set(1);
-    this.reconciler?.request(cause);
-    // A silent heartbeat may mean someone turned notifications off: put them back (or say exactly what to set).
-    if (cause === 'heartbeat-timeout' && this.source) {
-      ensureNotifications(this.source.reader).catch((err: Error) =>
-        this.log.error({ err: err.message }, 'keyspace notifications are off and cannot be re-enabled'),
-      );
-    }
+    // A silent heartbeat may mean someone turned notifications off, and a restarted node forgets a CONFIG SET:
+    // put them back (or say exactly what to set) before the rescan, so no key changes unseen behind it.
+    const source = this.source;
+    const restore =
+      source && NOTIFICATIONS_AT_RISK.has(cause)
+        ? ensureNotifications(source.reader).then(
+            () => undefined,
+            (err: Error) =>
+              this.log.error({ err: err.message }, 'keyspace notifications are off and cannot be re-enabled'),
+          )
+        : Promise.resolve();
+    void restore.then(() => this.reconciler?.request(cause));
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.subscribed = false;
     this.monitor?.stop();
-    this.follower?.stop();
+    await this.follower?.stop();
     // Drain what is pending, but not forever: with Redis gone, commands wait for a reconnect indefinitely.
     // Past the deadline the connections are dropped; the unproduced keys are rescanned at the next start
     // (its downtime check sees the alive marker's age), so nothing is lost.

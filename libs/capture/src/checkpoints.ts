@@ -27,6 +27,7 @@ export class RedisCheckpointStore implements CheckpointStore {
       captured: Number(h.captured ?? 0),
       startedAt: Number(h.startedAt ?? Date.now()),
       ...(h.match ? { match: h.match } : {}),
+      ...(h.node ? { node: h.node } : {}),
     };
   }
 
@@ -37,6 +38,7 @@ export class RedisCheckpointStore implements CheckpointStore {
       captured: String(c.captured),
       startedAt: String(c.startedAt),
       ...(c.match ? { match: c.match } : {}),
+      ...(c.node ? { node: c.node } : {}),
     });
   }
 

@@ -43,6 +43,8 @@ export interface GapMonitorOptions {
   readonly timeoutMs: number;
   readonly onGap: (cause: GapCause, detail: Record<string, unknown>) => void;
   readonly onOutputBuffer?: (bytes: number) => void;
+  /** The subscriber was not among the reader's pub/sub clients for two ticks in a row. */
+  readonly onSubscriberMissing?: () => void;
 }
 
 const HEALED = `
@@ -80,6 +82,8 @@ export class GapMonitor {
   private counters: ServerCounters | undefined;
   private pending: { token: string; sentAt: number } | undefined;
   private lastBuffer = 0;
+  private ticking = false;
+  private missingTicks = 0;
   private since = Date.now();
   private hardLimit = 0;
 
@@ -173,27 +177,44 @@ export class GapMonitor {
     this.opts.onGap(cause, detail);
   }
 
+  /**
+   * One tick at a time: a node that stopped answering must not pile ticks (and their commands) up. The
+   * heartbeat and the alive marker go to the primary first, so a reader that hangs (a stalled replica) does not
+   * also silence the primary's proof that capture is alive; the reader's checks come after.
+   */
   private async tick(): Promise<void> {
-    const now = Date.now();
-    if (this.pending && now - this.pending.sentAt > this.opts.timeoutMs) {
-      this.gap('heartbeat-timeout', { waitedMs: now - this.pending.sentAt });
-      this.pending = undefined;
+    if (this.ticking) return;
+    this.ticking = true;
+    try {
+      const now = Date.now();
+      if (this.pending && now - this.pending.sentAt > this.opts.timeoutMs) {
+        this.gap('heartbeat-timeout', { waitedMs: now - this.pending.sentAt });
+        this.pending = undefined;
+      }
+      const control = this.nodes.control();
+      if (!this.pending) {
+        const token = String(now);
+        this.pending = { token, sentAt: now };
+        await control.set(this.heartbeatKey, token, 'PX', Math.max(60_000, this.opts.timeoutMs * 4));
+      }
+      await control.set(this.aliveKey, String(now));
+      const reader = this.nodes.reader();
+      const after = await readServerCounters(reader);
+      if (this.counters) for (const cause of countersToCauses(this.counters, after)) this.gap(cause, {});
+      this.counters = after;
+      const buffer = await pubsubOutputBuffer(reader, this.opts.subscriberName);
+      if (buffer !== null) {
+        this.missingTicks = 0;
+        this.lastBuffer = buffer;
+        this.opts.onOutputBuffer?.(buffer);
+      } else if (++this.missingTicks >= 2) {
+        // Twice: a reconnect in progress is over within a tick; a subscriber on another node never is.
+        this.missingTicks = 0;
+        this.gap('reconnect', { subscriber: 'not connected to the node capture reads' });
+        this.opts.onSubscriberMissing?.();
+      }
+    } finally {
+      this.ticking = false;
     }
-    const reader = this.nodes.reader();
-    const control = this.nodes.control();
-    const after = await readServerCounters(reader);
-    if (this.counters) for (const cause of countersToCauses(this.counters, after)) this.gap(cause, {});
-    this.counters = after;
-    const buffer = await pubsubOutputBuffer(reader, this.opts.subscriberName);
-    if (buffer !== null) {
-      this.lastBuffer = buffer;
-      this.opts.onOutputBuffer?.(buffer);
-    }
-    if (!this.pending) {
-      const token = String(now);
-      this.pending = { token, sentAt: now };
-      await control.set(this.heartbeatKey, token, 'PX', Math.max(60_000, this.opts.timeoutMs * 4));
-    }
-    await control.set(this.aliveKey, String(now));
   }
 }

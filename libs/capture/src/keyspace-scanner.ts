@@ -1,4 +1,4 @@
-import { isInternalKey, scanStep } from '@cdc/redis';
+import { isInternalKey, readRunId, scanStep } from '@cdc/redis';
 import type Redis from 'ioredis';
 
 /** Where a scan stands; saved after every batch so a killed scan resumes instead of starting over. */
@@ -8,6 +8,13 @@ export interface ScanCheckpoint {
   readonly captured: number;
   readonly startedAt: number;
   readonly match?: string;
+  /** The run id of the server the cursor belongs to: a SCAN cursor means nothing on another server. */
+  readonly node?: string;
+}
+
+/** A resumed or running scan found its cursor belongs to another server than the one it now reads. */
+export class ScanNodeChangedError extends Error {
+  readonly retriable = false;
 }
 
 export interface CheckpointStore {
@@ -25,6 +32,11 @@ export interface ScanOptions {
   readonly resumeFrom?: ScanCheckpoint | null;
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: ScanCheckpoint) => void;
+  /**
+   * When the cursor's server is not the one read now (another replica was chosen, the replica restarted or
+   * capture moved): start over from cursor 0 (gap healing), or fail naming it (a resumed snapshot). Default fail.
+   */
+  readonly onOtherNode?: 'restart' | 'fail';
 }
 
 export interface ScanResult extends ScanCheckpoint {
@@ -50,18 +62,33 @@ export class KeyspaceScanner {
 
   async run(opts: ScanOptions): Promise<ScanResult> {
     const count = opts.count ?? 500;
-    const resume = opts.resumeFrom;
-    let state: ScanCheckpoint = resume ?? {
+    let client = this.node();
+    let node = await readRunId(client);
+    const fresh = (): ScanCheckpoint => ({
       cursor: '0',
       scanned: 0,
       captured: 0,
       startedAt: Date.now(),
       ...(opts.match ? { match: opts.match } : {}),
-    };
+      node,
+    });
+    let state: ScanCheckpoint = opts.resumeFrom ?? fresh();
     const limiter = new RateLimiter(opts.rate);
     do {
       if (opts.signal?.aborted) return { ...state, completed: false };
-      const step = await scanStep(this.node(), state.cursor, {
+      if (this.node() !== client) {
+        client = this.node();
+        node = await readRunId(client);
+      }
+      if (state.node !== undefined && state.node !== node) {
+        if (opts.onOtherNode !== 'restart')
+          throw new ScanNodeChangedError(
+            `the scan checkpoint's cursor belongs to another Redis server (run id ${state.node}, now ${node}): ` +
+              'SCAN cursors do not carry over between servers; start the scan over (without --resume)',
+          );
+        state = fresh();
+      }
+      const step = await scanStep(client, state.cursor, {
         count,
         ...(opts.match ? { match: opts.match } : {}),
       });
@@ -70,6 +97,7 @@ export class KeyspaceScanner {
       const captured = keys.length > 0 ? await this.recapture(keys) : 0;
       state = {
         ...state,
+        node,
         cursor: step.cursor,
         scanned: state.scanned + keys.length,
         captured: state.captured + captured,

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from '@cdc/observability';
 import type { RedisSource } from '@cdc/redis';
 import type { GapMonitor } from './gap-monitor';
@@ -21,6 +22,9 @@ export class ReaderFollower {
   private readonly watcher: ReplicaWatcher;
   private moving: Promise<void> | undefined;
   private lastStuckLog = 0;
+  /** Reads moved, but subscribing on the new node failed: retried every sample until it works. */
+  private unsubscribed: { from: string; why: 'lost' | 'promoted' } | undefined;
+  private stopped = false;
 
   constructor(
     private readonly source: RedisSource,
@@ -34,7 +38,8 @@ export class ReaderFollower {
       onChange: (change, detail) => this.changed(change, detail),
       // Promoted, and no other replica was ready yet: keep looking (reads stay correct meanwhile, on a primary).
       onSample: (sample) => {
-        if (sample.role === 'master') this.move('promoted');
+        if (this.unsubscribed) this.once(() => this.subscribeHere());
+        else if (sample.role === 'master') this.move('promoted');
       },
       onLost: (silentMs, err, first) => {
         if (first)
@@ -48,8 +53,11 @@ export class ReaderFollower {
     await this.watcher.start();
   }
 
-  stop(): void {
+  /** Stops sampling and waits (briefly) for a move in flight, so nothing connects after capture closed. */
+  async stop(): Promise<void> {
+    this.stopped = true;
     this.watcher.stop();
+    await Promise.race([this.moving, delay(2_000)]);
   }
 
   private changed(change: ReaderChange, detail: Record<string, unknown>): void {
@@ -64,7 +72,12 @@ export class ReaderFollower {
 
   /** Moves reads and the subscriber to another replica, once at a time. */
   private move(why: 'lost' | 'promoted'): void {
-    this.moving ??= this.tryMove(why).finally(() => (this.moving = undefined));
+    this.once(() => this.tryMove(why));
+  }
+
+  private once(work: () => Promise<void>): void {
+    if (this.stopped) return;
+    this.moving ??= work().finally(() => (this.moving = undefined));
   }
 
   private async tryMove(why: 'lost' | 'promoted'): Promise<void> {
@@ -82,17 +95,39 @@ export class ReaderFollower {
     }
     try {
       await this.source.moveReader(to);
-      await this.opts.resubscribe();
-      await this.monitor.resetBaseline();
       await this.watcher.reset();
-      this.monitor.report('failover', { from, to: this.source.readerNode, why });
-      this.log.warn({ from, to: this.source.readerNode, why }, 'capture moved to another replica');
     } catch (err) {
       this.log.error(
         { from, err: (err as Error).message },
         'could not move capture to another replica; will retry',
       );
+      return;
     }
+    this.unsubscribed = { from, why };
+    await this.subscribeHere();
+  }
+
+  /**
+   * Subscribes on the node reads moved to. The failover gap is reported only once notifications flow there, so
+   * its rescan covers every write the old subscriber missed; until then it is retried every sample.
+   */
+  private async subscribeHere(): Promise<void> {
+    const moved = this.unsubscribed;
+    if (!moved) return;
+    try {
+      await this.opts.resubscribe();
+      await this.monitor.resetBaseline();
+    } catch (err) {
+      this.log.error(
+        { reader: this.source.readerNode, err: (err as Error).message },
+        'capture moved its reads but cannot subscribe there yet; retrying every heartbeat',
+      );
+      return;
+    }
+    this.unsubscribed = undefined;
+    const to = this.source.readerNode;
+    this.monitor.report('failover', { from: moved.from, to, why: moved.why });
+    this.log.warn({ from: moved.from, to, why: moved.why }, 'capture moved to another replica');
   }
 
   /** Said once per lost-timeout period, not on every retry. */

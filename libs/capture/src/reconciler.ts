@@ -54,6 +54,8 @@ export class Reconciler {
         const result = await this.scanner.run({
           rate: this.opts.rate,
           resumeFrom: resume,
+          // A heal restarts on whatever server capture reads now: a cursor of another one would skip keys.
+          onOtherNode: 'restart',
           signal: this.abort.signal,
           onProgress: (p) => this.opts.onProgress?.(p.scanned),
         });

@@ -26,7 +26,7 @@ describe('parseMarker', () => {
 describe('judgeEpoch', () => {
   it('versions a read under a marker of its own mode, history and at least its floor', () => {
     expect(judgeEpoch(marker(9n), 'replica', read(), 9n)).toEqual({ ok: true, epoch: 9n });
-    expect(judgeEpoch(marker(9n, 'primary', 'other'), 'primary', read(''), 3n)).toEqual({
+    expect(judgeEpoch(marker(9n, 'primary', 'bb'), 'primary', read('bb'), 3n)).toEqual({
       ok: true,
       epoch: 9n,
     });
@@ -52,16 +52,30 @@ describe('judgeEpoch', () => {
       problem: 'behind',
       action: 'wait',
     });
-    expect(judgeEpoch(marker(8n, 'primary'), 'primary', read(''), 9n)).toMatchObject({
+    expect(judgeEpoch(marker(8n, 'primary'), 'primary', read(), 9n)).toMatchObject({
       problem: 'behind',
       action: 'raise',
     });
   });
 
   it('raises when the primary-mode counter is gone but the marker is not', () => {
-    expect(judgeEpoch(marker(9n, 'primary'), 'primary', read('', ''), 0n)).toMatchObject({
+    expect(judgeEpoch(marker(9n, 'primary'), 'primary', read('aa', ''), 0n)).toMatchObject({
       problem: 'no-counter',
       action: 'raise',
+    });
+  });
+
+  it('on the primary too, a new replication ID (a failover, a restart) forces a raise: the clock may be another host’s', () => {
+    expect(judgeEpoch(marker(9n, 'primary', 'aa'), 'primary', read('bb'), 0n)).toMatchObject({
+      problem: 'history-changed',
+      action: 'raise',
+    });
+  });
+
+  it('never versions on a replica-mode reader whose offset no longer moves (a primary with no backlog)', () => {
+    expect(judgeEpoch(marker(9n), 'replica', read('aa', ''), 0n)).toMatchObject({
+      problem: 'no-offset',
+      action: 'stop',
     });
   });
 

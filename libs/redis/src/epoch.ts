@@ -28,19 +28,21 @@ export function parseMarker(raw: string | Buffer | null | undefined): EpochMarke
 }
 
 /** Why a read cannot be versioned under the marker it saw, and what makes it versionable. */
-export type EpochProblem = 'no-marker' | 'mode-conflict' | 'history-changed' | 'behind' | 'no-counter';
+export type EpochProblem =
+  'no-marker' | 'mode-conflict' | 'history-changed' | 'behind' | 'no-counter' | 'no-offset';
 export type EpochVerdict =
   | { readonly ok: true; readonly epoch: bigint }
-  | { readonly ok: false; readonly problem: EpochProblem; readonly action: 'raise' | 'wait' };
+  | { readonly ok: false; readonly problem: EpochProblem; readonly action: 'raise' | 'wait' | 'stop' };
 
 /**
  * The one rule that decides whether a read may be versioned under the marker it saw (pure, property-tested):
  * - no marker (first use, FLUSHALL, a primary restarted without persistence), or one written by capture in the
  *   other mode (positions of the two modes do not compare): raise a new epoch;
- * - replica mode, and the marker was raised under another replication ID than the read node's: the history
- *   forked or restarted since (failover, promotion of a lagging replica, primary restart), so positions of the
- *   new history may be lower than ones already issued: raise;
- * - primary mode, and the position counter is gone while the marker is not: raise (the raise recreates it);
+ * - the marker was raised under another replication ID than the read node's: the history forked or restarted
+ *   since (failover, promotion of a lagging replica, primary restart), so positions of the new history may be
+ *   lower than ones already issued (on a primary: its clock may be another host's): raise;
+ * - no position: primary mode's counter is gone while the marker is not (raise: the raise recreates it), or the
+ *   replica-mode reader is a primary whose offset no longer moves (stop: only another node can be read);
  * - below `floor`, the highest epoch this process has seen or raised: on a replica that has not yet replayed
  *   our raise, wait for it; on the primary it means the raise was lost (raise again).
  */
@@ -52,10 +54,11 @@ export function judgeEpoch(
 ): EpochVerdict {
   if (!marker) return { ok: false, problem: 'no-marker', action: 'raise' };
   if (marker.mode !== mode) return { ok: false, problem: 'mode-conflict', action: 'raise' };
-  if (mode === 'replica' && marker.replid !== read.replid)
-    return { ok: false, problem: 'history-changed', action: 'raise' };
-  // Primary mode: the position counter vanished without the marker (a DEL of it): a new epoch recreates it.
-  if (read.position === '') return { ok: false, problem: 'no-counter', action: 'raise' };
+  if (marker.replid !== read.replid) return { ok: false, problem: 'history-changed', action: 'raise' };
+  if (read.position === '')
+    return mode === 'primary'
+      ? { ok: false, problem: 'no-counter', action: 'raise' }
+      : { ok: false, problem: 'no-offset', action: 'stop' };
   if (marker.epoch < floor)
     return { ok: false, problem: 'behind', action: mode === 'replica' ? 'wait' : 'raise' };
   return { ok: true, epoch: marker.epoch };
@@ -113,6 +116,11 @@ export class EpochKeeper {
   }
 
   private async fix(verdict: Exclude<EpochVerdict, { ok: true }>, marker: string): Promise<void> {
+    if (verdict.action === 'stop')
+      throw new Error(
+        'the node capture reads is a primary whose replication offset no longer moves (no replica attached ' +
+          'for repl-backlog-ttl): its reads cannot be versioned; capture waits to move to a replica',
+      );
     // Our raise not on the replica yet: wait for it. If it never comes, it was written on a primary that was
     // demoted meanwhile (a failover) and is lost: raise again, on whatever the primary is now.
     if (verdict.action === 'wait' && (await this.shown(this.highest))) return;
@@ -165,7 +173,8 @@ export class EpochKeeper {
     return new Error(
       `epoch ${epoch}, raised on the primary (replication ID ${primary?.replid ?? 'unknown'}), did not show on ` +
         `the replica capture reads within ${this.opts.showTimeoutMs ?? 5_000} ms: the replica ${where}. Capture ` +
-        `waits and retries; point REDIS_REPLICA_URL at a replica of the primary in REDIS_URL (or use Sentinel).`,
+        `retries while running (at start it stops); point REDIS_REPLICA_URL at a replica of the primary in ` +
+        `REDIS_URL (or use Sentinel).`,
     );
   }
 }

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
 import type Redis from 'ioredis';
 
 /**
@@ -156,7 +157,9 @@ export class KeyeventSubscriber {
     this.timers.clear();
     this.stream()?.resume();
     this.sub.removeAllListeners('pmessageBuffer');
-    if (this.sub.status === 'ready') await this.sub.punsubscribe().catch(() => undefined);
+    // A node that stopped answering (stalled, partitioned) keeps the connection "ready": never wait long for it.
+    if (this.sub.status === 'ready')
+      await Promise.race([this.sub.punsubscribe().catch(() => undefined), delay(1_000)]);
     this.sub.disconnect();
   }
 

@@ -35,7 +35,9 @@ end
 `;
 
 /**
- * On the primary. KEYS = marker, counter, keys...; ARGV = bump ('1' takes versions), guard bytes.
+ * On the primary. KEYS = marker, counter, keys...; ARGV = bump ('1' takes versions), guard bytes. The
+ * primary's replication ID comes back too: a new one means a failover (Sentinel) or a restart, and the epoch
+ * must be raised before the clock of another host versions anything.
  * The position is a hybrid logical clock per database: base = max(last + 1, server time in µs); the i-th key
  * gets base + i and the counter keeps base + n - 1, so positions are unique and grow in read order, within a
  * µs, across a clock step backwards and across concurrent capture instances. One counter write per call
@@ -57,7 +59,13 @@ if ARGV[1] == '1' then
     position = string.format('%.0f', base)
   end
 end
-local out = {redis.call('GET', KEYS[1]) or '', '', position, string.format('%.0f', math.floor(nowUs / 1000))}
+local info = redis.call('INFO', 'replication')
+local out = {
+  redis.call('GET', KEYS[1]) or '',
+  string.match(info, 'master_replid:(%x+)') or '',
+  position,
+  string.format('%.0f', math.floor(nowUs / 1000)),
+}
 local guard = tonumber(ARGV[2])
 for i = 1, n do out[i + 4] = readKey(KEYS[i + 2], guard) end
 return out
@@ -66,17 +74,21 @@ return out
 /**
  * On a replica (read-only: the no-writes flag lets it run there, https://redis.io/docs/latest/develop/interact/programmability/lua-api/#script-flags).
  * KEYS = marker, keys...; ARGV = guard bytes. The position is the replica's applied replication offset, read
- * by INFO inside the script, so it is exactly the point of the primary's history the values are at.
+ * by INFO inside the script, so it is exactly the point of the primary's history the values are at. A node that
+ * is a primary without a replication backlog (promoted, its replicas gone past repl-backlog-ttl) no longer
+ * advances its offset: it gives no position (''), so nothing is versioned there.
  */
 export const REPLICA_READ = `#!lua flags=no-writes
 ${READ_KEY}
 local n = #KEYS - 1
 local info = redis.call('INFO', 'replication')
 local now = redis.call('TIME')
+local position = string.match(info, 'master_repl_offset:(%d+)') or ''
+if string.match(info, 'role:master') and not string.match(info, 'repl_backlog_active:1') then position = '' end
 local out = {
   redis.call('GET', KEYS[1]) or '',
   string.match(info, 'master_replid:(%x+)') or '',
-  string.match(info, 'master_repl_offset:(%d+)') or '',
+  position,
   string.format('%.0f', tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)),
 }
 local guard = tonumber(ARGV[1])

@@ -22,8 +22,12 @@ export class SourceTopologyError extends Error {
   }
 }
 
-/** Connections to probe a replica address with: a round-robin reader endpoint shows several run ids. */
-const ROUND_ROBIN_PROBES = 3;
+/**
+ * Connections to probe a replica address with: a round-robin reader endpoint shows several run ids. With two
+ * servers behind it, 8 probes all land on one of them with probability 1/128; capture also checks at run time
+ * that its subscriber is on the node it reads (the gap monitor).
+ */
+const ROUND_ROBIN_PROBES = 8;
 
 /**
  * The Redis nodes one source is read through (REDIS_READ_FROM): `control` is the primary, which receives
@@ -146,12 +150,13 @@ async function refuseCluster(control: Redis, cfg: RedisConfig): Promise<void> {
 async function resolveReplica(cfg: RedisConfig, control: Redis): Promise<NodeAddress | string> {
   if (cfg.replicaUrl) return cfg.replicaUrl;
   if (cfg.sentinel) {
-    const replicas = await sentinelReplicas(cfg.sentinel);
-    const pick = pickSentinelReplica(replicas);
+    const { primary, replicas } = await sentinelReplicas(cfg.sentinel);
+    const pick = pickSentinelReplica(replicas, primary);
     if (!pick)
       throw new SourceTopologyError(
-        `REDIS_READ_FROM=replica, but Sentinel knows no healthy replica of "${cfg.sentinel.name}" ` +
-          `(${replicas.length} listed, none up with its link ok). Add a replica, or use REDIS_READ_FROM=primary.`,
+        `REDIS_READ_FROM=replica, but Sentinel knows no healthy replica of "${cfg.sentinel.name}" at ` +
+          `${formatNode(primary)} (${replicas.length} listed, none up, linked to it and with its link ok). Add a ` +
+          'replica, or use REDIS_READ_FROM=primary.',
       );
     return pick;
   }
@@ -206,6 +211,11 @@ async function connectReplica(
     for (const p of probes) p.disconnect();
   }
   const client = createNodeClient(cfg, node, name, {}, onError);
-  await client.connect();
+  try {
+    await client.connect();
+  } catch (err) {
+    client.disconnect(); // or ioredis keeps reconnecting a client nobody holds
+    throw new SourceTopologyError(`cannot reach the replica at ${shown}: ${(err as Error).message}`);
+  }
   return client;
 }

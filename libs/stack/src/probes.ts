@@ -7,7 +7,12 @@ import type { EngineName } from './types';
 /** DynamoDB Local accepts any credentials, but only letters and digits. */
 export const LOCAL_DYNAMO_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
 
-export async function probeRedis(url: string, timeoutMs = 2_000): Promise<void> {
+/** PONG, and whatever else `check` asks of the connected server. */
+export async function probeRedis(
+  url: string,
+  timeoutMs = 2_000,
+  check?: (client: Redis) => Promise<void>,
+): Promise<void> {
   const client = new Redis(url, {
     lazyConnect: true,
     connectTimeout: timeoutMs,
@@ -21,6 +26,7 @@ export async function probeRedis(url: string, timeoutMs = 2_000): Promise<void> 
     await client.connect();
     const pong = await client.ping();
     if (pong !== 'PONG') throw new Error(`unexpected PING reply ${String(pong)}`);
+    await check?.(client);
   } finally {
     client.disconnect();
   }
@@ -81,26 +87,6 @@ export async function probeDynamo(endpoint: string, timeoutMs = 2_000): Promise<
   }
 }
 
-/** A replica is ready once its link to the primary is up (it has the primary's data). */
-export async function probeRedisReplica(url: string, timeoutMs = 2_000): Promise<void> {
-  const client = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: timeoutMs,
-    commandTimeout: timeoutMs,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    enableOfflineQueue: false,
-  });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    const info = await client.info('replication');
-    if (!info.includes('master_link_status:up')) throw new Error('the link to its primary is not up yet');
-  } finally {
-    client.disconnect();
-  }
-}
-
 export function probeEngine(name: EngineName, endpoint: string, deep = false): Promise<void> {
   switch (name) {
     case 'redis':
@@ -111,7 +97,11 @@ export function probeEngine(name: EngineName, endpoint: string, deep = false): P
     case 'redis-node-6':
       return probeRedis(endpoint);
     case 'redis-replica':
-      return probeRedisReplica(endpoint);
+      // A replica is ready once its link to the primary is up (it has the primary's data).
+      return probeRedis(endpoint, 2_000, async (c) => {
+        if (!(await c.info('replication')).includes('master_link_status:up'))
+          throw new Error('the link to its primary is not up yet');
+      });
     case 'kafka':
       return probeKafka(endpoint, { deep });
     case 'dynamodb':

@@ -1,3 +1,4 @@
+import { readReplication, type ReplicationInfo } from '@cdc/redis';
 import Redis from 'ioredis';
 import { startRedisServer, startSentinel, type TestRedisServer } from './redis-server';
 import { waitFor } from './wait';
@@ -26,18 +27,12 @@ export interface ReplicaSet {
 /** Every node: notifications on (capture subscribes to replicas), full syncs at once rather than after 5 s. */
 export const REPLICA_SET_ARGS = ['--notify-keyspace-events', 'KEA', '--repl-diskless-sync-delay', '0'];
 
-async function info(port: number, section: string): Promise<Map<string, string>> {
+async function replication(port: number): Promise<ReplicationInfo> {
   const c = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1 });
   c.on('error', () => undefined);
   try {
     await c.connect();
-    const text = await c.info(section);
-    return new Map(
-      text
-        .split('\r\n')
-        .filter((l) => l.includes(':'))
-        .map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1)] as [string, string]),
-    );
+    return await readReplication(c);
   } finally {
     c.disconnect();
   }
@@ -65,14 +60,8 @@ export async function startReplicaSet(opts: {
       await waitFor(
         `replica :${replica.port} synced with :${primaryPort}`,
         async () => {
-          const [r, p] = await Promise.all([
-            info(replica.port, 'replication'),
-            info(primaryPort, 'replication'),
-          ]);
-          const ok =
-            r.get('master_port') === String(primaryPort) &&
-            r.get('master_link_status') === 'up' &&
-            r.get('master_repl_offset') === p.get('master_repl_offset');
+          const [r, p] = await Promise.all([replication(replica.port), replication(primaryPort)]);
+          const ok = r.primary?.port === primaryPort && r.linkUp === true && r.offset === p.offset;
           return ok ? true : undefined;
         },
         { timeoutMs: 30_000, intervalMs: 50 },

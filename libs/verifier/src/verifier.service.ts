@@ -71,7 +71,7 @@ export class VerifierService implements OnApplicationBootstrap, OnApplicationShu
     });
     const source = this.source;
     this.redis = source.control;
-    this.reader = new VersionedReader(() => source.reader);
+    this.reader = source.versionedReader();
     this.dynamo = createDynamoClient(this.config.dynamo);
     this.running = true;
     this.publisher = setInterval(() => void this.publish(), PUBLISH_EVERY_MS);

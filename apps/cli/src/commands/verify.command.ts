@@ -106,6 +106,7 @@ export class VerifyCommand extends CommandRunner {
         dynamo,
         redis: source.control,
         reader: source.reader,
+        versioned: source.versionedReader(),
         sourceId: config.sourceId,
         table: config.table,
         writer: config.writer,

@@ -13,7 +13,8 @@ export interface VerifyCheckpoint {
   readonly segments: number;
   readonly startedAt: number;
   readonly dynamo: ReadonlyArray<{ readonly lastKey: Item | null; readonly done: boolean }>;
-  readonly redis: { readonly cursor: string; readonly done: boolean };
+  /** `node`: the run id of the server the cursor belongs to (a SCAN cursor means nothing on another one). */
+  readonly redis: { readonly cursor: string; readonly done: boolean; readonly node?: string };
   readonly counts: ScanCounts;
 }
 

@@ -1,6 +1,6 @@
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ATTR, decodeText, type Item, keyToPk, type RedisState } from '@cdc/parity';
-import { controlKeys, isInternalKey, scanStep, VersionedReader } from '@cdc/redis';
+import { controlKeys, isInternalKey, readRunId, scanStep, VersionedReader } from '@cdc/redis';
 import type Redis from 'ioredis';
 import type { Verdict } from '../parity-ledger';
 import { check, safeState } from '../record-check';
@@ -24,6 +24,8 @@ export interface TwoSidedScanDeps {
   readonly redis: Redis;
   /** Where keys are scanned and read (REDIS_READ_FROM: a replica spares the primary); default `redis`. */
   readonly reader?: Redis;
+  /** The versioned reader of that node (RedisSource.versionedReader()); default: one on `reader`. */
+  readonly versioned?: VersionedReader;
   readonly sourceId: string;
   readonly table: string;
   /** The replicator's signature: items written by anyone else are `foreign`. */
@@ -73,7 +75,7 @@ export class TwoSidedScan {
 
   constructor(private readonly deps: TwoSidedScanDeps) {
     this.node = deps.reader ?? deps.redis;
-    this.reader = new VersionedReader(this.node);
+    this.reader = deps.versioned ?? new VersionedReader(this.node);
   }
 
   async run(opts: TwoSidedScanOptions = {}): Promise<ScanReport> {
@@ -116,12 +118,18 @@ export class TwoSidedScan {
   private async initialState(opts: TwoSidedScanOptions): Promise<{ state: RunState; resumed: boolean }> {
     const match = opts.match ?? null;
     const previous = opts.resume ? ((await opts.checkpoints?.load()) ?? null) : null;
+    const node = await readRunId(this.node);
     if (previous) {
-      const problem = resumeProblem(previous, {
-        table: this.deps.table,
-        match,
-        ...(opts.segments !== undefined ? { segments: opts.segments } : {}),
-      });
+      const problem =
+        resumeProblem(previous, {
+          table: this.deps.table,
+          match,
+          ...(opts.segments !== undefined ? { segments: opts.segments } : {}),
+        }) ??
+        (previous.redis.node !== undefined && previous.redis.node !== node && !previous.redis.done
+          ? `the checkpoint's Redis cursor belongs to another server (run id ${previous.redis.node}, now ${node}: ` +
+            'another replica, or a restart); SCAN cursors do not carry over: run without --resume to start over'
+          : null);
       if (problem) throw new VerifyResumeError(problem);
       return { state: { ...previous, dynamo: [...previous.dynamo] }, resumed: true };
     }
@@ -133,7 +141,7 @@ export class TwoSidedScan {
       segments,
       startedAt: Date.now(),
       dynamo: Array.from({ length: segments }, () => ({ lastKey: null, done: false })),
-      redis: { cursor: '0', done: false },
+      redis: { cursor: '0', done: false, node },
       counts: emptyCounts(),
     };
     return { state, resumed: false };
@@ -241,7 +249,7 @@ export class TwoSidedScan {
       if (ctx.signal.aborted) return;
       const counts = await this.checkKeys(ctx, keys);
       if (!counts) return;
-      ctx.state.redis = { cursor: step.cursor, done: step.cursor === '0' };
+      ctx.state.redis = { ...ctx.state.redis, cursor: step.cursor, done: step.cursor === '0' };
       ctx.commit(counts);
     }
   }
