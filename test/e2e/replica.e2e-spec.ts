@@ -275,13 +275,17 @@ describe('replica mode with Sentinel', () => {
     const burst = r.writer.pipeline();
     for (let i = 0; i < KEYS; i++) burst.set(keys[i] as string, `lost-${i}`);
     await burst.exec();
-    await waitFor('capture to carry the writes the lagging replica misses', async () => {
-      const c = createRedisClient({ url: `redis://127.0.0.1:${reading}`, db: 0 }, 'e2e-check');
-      await c.connect();
-      const v = await c.get(keys[KEYS - 1] as string);
-      c.disconnect();
-      return v === `lost-${KEYS - 1}` ? true : undefined;
-    });
+    await waitFor(
+      'capture to carry the writes the lagging replica misses',
+      async () => {
+        const c = createRedisClient({ url: `redis://127.0.0.1:${reading}`, db: 0 }, 'e2e-check');
+        await c.connect();
+        const v = await c.get(keys[KEYS - 1] as string);
+        c.disconnect();
+        return v === `lost-${KEYS - 1}` ? true : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
     const t0 = Date.now();
     await server(primaryPort).kill();
     lagging.resume();

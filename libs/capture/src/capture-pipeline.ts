@@ -2,7 +2,7 @@ import { ChangeEventCodec, type Op, type Origin } from '@cdc/contracts';
 import type { CdcConfig } from '@cdc/config';
 import { BatchPublisher, type Message, type Producer } from '@cdc/kafka';
 import type { Logger, Metrics } from '@cdc/observability';
-import { isInternalKey, type KeyState, type VersionedReader } from '@cdc/redis';
+import { isInternalKey, type KeyReader, type KeyState } from '@cdc/redis';
 import { type PendingKey, PendingKeys } from './pending-keys';
 import { deleteEvent, keyStateToEvent, type Rejection } from './to-event';
 
@@ -32,7 +32,7 @@ export class CapturePipeline {
   /** The pipeline as the config describes it: reads with `reader`, events to the topic, rejections to its DLQ. */
   static fromConfig(
     config: CdcConfig,
-    reader: VersionedReader,
+    reader: KeyReader,
     db: number,
     producer: Producer,
     metrics: Metrics,
@@ -65,7 +65,7 @@ export class CapturePipeline {
   private readonly notifications = new Map<string, { inc(): void }>();
 
   constructor(
-    private readonly reader: VersionedReader,
+    private readonly reader: KeyReader,
     private readonly publisher: BatchPublisher,
     /** The changes topic's DLQ: keys capture will not carry, with the reason. */
     private readonly dlq: BatchPublisher,

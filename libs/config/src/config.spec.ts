@@ -72,4 +72,18 @@ describe('loadConfig', () => {
   it('requires the endpoints a process needs, naming each', () => {
     expect(() => loadConfig({}).require('redis', 'kafka')).toThrow(/REDIS_URL[\s\S]*KAFKA_BROKERS/);
   });
+
+  it('reads cluster seeds after the first URL, and refuses a seed that is neither host:port nor a URL', () => {
+    const c = loadConfig({ REDIS_URL: 'redis://app:pw@10.0.0.1:7000,10.0.0.2:7001, redis://10.0.0.3:7002' });
+    expect(c.redis?.url).toBe('redis://app:pw@10.0.0.1:7000');
+    expect(c.redis?.seeds).toEqual([
+      { host: '10.0.0.1', port: 7000 },
+      { host: '10.0.0.2', port: 7001 },
+      { host: '10.0.0.3', port: 7002 },
+    ]);
+    expect(() => loadConfig({ REDIS_URL: 'redis://10.0.0.1:7000,not a seed' })).toThrow(
+      /REDIS_URL: must start with redis:\/\/ or rediss:\/\/ \(TLS\); a cluster may list more seeds/,
+    );
+    expect(() => loadConfig({ REDIS_URL: 'http://10.0.0.1:7000' })).toThrow(/REDIS_URL/);
+  });
 });

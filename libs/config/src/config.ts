@@ -13,6 +13,8 @@ export class ConfigError extends Error {
 export interface RedisConfig {
   /** The primary; with Sentinel only its credentials and scheme are used (the address comes from Sentinel). */
   readonly url: string;
+  /** Every node REDIS_URL names (a cluster may list several seeds); the first is `url`'s. */
+  readonly seeds: ReadonlyArray<{ readonly host: string; readonly port: number }>;
   readonly db: number;
   readonly tlsCa?: string;
   /** Where capture, snapshot, reconciliation and the verifier read: the primary or one of its replicas. */
@@ -87,8 +89,10 @@ export class CdcConfig {
 
   constructor(env: ParsedEnv, readFile: (path: string) => string = (p) => readFileSync(p, 'utf8')) {
     if (env.REDIS_URL || env.REDIS_SENTINELS) {
+      const [url = 'redis://127.0.0.1:6379', ...more] = (env.REDIS_URL ?? '').split(',').map((p) => p.trim());
       this.redis = {
-        url: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+        url: url || 'redis://127.0.0.1:6379',
+        seeds: [url || 'redis://127.0.0.1:6379', ...more].map(seedAddress),
         db: env.REDIS_DB,
         ...(env.REDIS_TLS_CA_FILE ? { tlsCa: readFile(env.REDIS_TLS_CA_FILE) } : {}),
         readFrom: env.REDIS_READ_FROM,
@@ -188,6 +192,16 @@ export class CdcConfig {
       topic: this.topic,
     };
   }
+}
+
+/** host:port of a seed, given as a URL or as host:port. */
+function seedAddress(seed: string): { host: string; port: number } {
+  if (/^rediss?:\/\//.test(seed)) {
+    const u = new URL(seed);
+    return { host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port || 6379) };
+  }
+  const i = seed.lastIndexOf(':');
+  return { host: seed.slice(0, i), port: Number(seed.slice(i + 1)) };
 }
 
 export function redactUrl(url: string): string {

@@ -15,6 +15,14 @@ const redisUrl = z
   .string()
   .url()
   .refine((u) => /^rediss?:\/\//.test(u), 'must start with redis:// or rediss:// (TLS)');
+/** One URL, or a URL followed by more seeds (host:port or URLs) for a Redis Cluster. */
+const redisSeeds = z.string().refine((s) => {
+  const [first, ...more] = s.split(',').map((p) => p.trim());
+  return (
+    redisUrl.safeParse(first).success &&
+    more.every((p) => /^[^\s:/]+:\d{1,5}$/.test(p) || redisUrl.safeParse(p).success)
+  );
+}, 'must start with redis:// or rediss:// (TLS); a cluster may list more seeds: redis://host:port,host:port');
 const hostPorts = z
   .string()
   .transform((s) =>
@@ -42,7 +50,8 @@ const brokers = z
 
 export const envSchema = z
   .object({
-    REDIS_URL: redisUrl.optional(),
+    // A Redis Cluster may be given several seed nodes: redis://[user:pass@]host:port,host:port,...
+    REDIS_URL: redisSeeds.optional(),
     REDIS_DB: int(0, 15).default(0),
     REDIS_TLS_CA_FILE: z.string().optional(),
     REDIS_READ_FROM: z.enum(['primary', 'replica']).default('primary'),

@@ -2,7 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type Redis from 'ioredis';
 import { RAISE_EPOCH } from './read-scripts';
 import { readReplication } from './replication-info';
-import { INTERNAL_PREFIX } from './slot';
+import { INTERNAL_PREFIX, slotTag } from './slot';
 
 /**
  * Epochs (design invariant 1, docs/architecture.md "Versions"). A version is (epoch, position). The epoch
@@ -12,6 +12,13 @@ import { INTERNAL_PREFIX } from './slot';
 export const EPOCH_MARKER_KEY = `${INTERNAL_PREFIX}epoch`;
 /** The primary-mode position counter (a hybrid logical clock) of the database the connection is on. */
 export const VERSION_COUNTER_KEY = `${INTERNAL_PREFIX}ver`;
+
+/**
+ * In a Redis Cluster a script may only touch keys of one slot, so every slot has its own marker and counter,
+ * in that slot (a hash tag of it): they move with the slot's keys when it migrates to another shard.
+ */
+export const clusterMarkerKey = (slot: number): string => `${EPOCH_MARKER_KEY}:{${slotTag(slot)}}`;
+export const clusterCounterKey = (slot: number): string => `${VERSION_COUNTER_KEY}:{${slotTag(slot)}}`;
 
 /** Where capture reads: on the primary (versions from a counter) or on a replica (from its offset). */
 export type ReadMode = 'primary' | 'replica';
@@ -76,6 +83,9 @@ export interface EpochKeeperOptions {
   readonly conflictBackoffMs?: number;
   readonly onRaise?: (epoch: bigint, problem: EpochProblem | 'start') => void;
   readonly onConflict?: (marker: string) => void;
+  /** The marker and counter this keeper raises (default: the database's; a cluster slot has its own). */
+  readonly markerKey?: string;
+  readonly counterKey?: string;
 }
 
 /**
@@ -138,8 +148,8 @@ export class EpochKeeper {
     const raw = (await control.eval(
       RAISE_EPOCH,
       2,
-      EPOCH_MARKER_KEY,
-      VERSION_COUNTER_KEY,
+      this.opts.markerKey ?? EPOCH_MARKER_KEY,
+      this.opts.counterKey ?? VERSION_COUNTER_KEY,
       (this.highest + 1n).toString(),
       this.opts.mode,
     )) as string;
@@ -154,7 +164,7 @@ export class EpochKeeper {
   private async shown(epoch: bigint): Promise<boolean> {
     const deadline = Date.now() + (this.opts.showTimeoutMs ?? 5_000);
     for (let waitMs = 1; ; waitMs = Math.min(waitMs * 2, 100)) {
-      const marker = parseMarker(await this.opts.reader().get(EPOCH_MARKER_KEY));
+      const marker = parseMarker(await this.opts.reader().get(this.opts.markerKey ?? EPOCH_MARKER_KEY));
       if (marker && marker.epoch >= epoch) return true;
       if (Date.now() > deadline) return false;
       await delay(waitMs);

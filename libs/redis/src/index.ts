@@ -8,3 +8,6 @@ export * from './epoch';
 export * from './replication-info';
 export * from './sentinel';
 export * from './source';
+export * from './cluster-topology';
+export * from './cluster-source';
+export * from './cluster-read';

@@ -33,6 +33,12 @@ export const MAX_KEYS_PER_CALL = 100;
 /** Raises or waits before a batch gives up (each settle already waits for the marker to show). */
 const MAX_SETTLES = 5;
 
+/** Reads keys with their versions: one node (VersionedReader) or a Redis Cluster (ClusterVersionedReader). */
+export interface KeyReader {
+  /** bump=true takes versions (capture, snapshot, repair); bump=false only reads (checks). */
+  read(keys: readonly Buffer[], bump?: boolean, guardBytes?: number): Promise<KeyState[]>;
+}
+
 export interface KeyState {
   readonly key: Buffer;
   /** 'none' = the key does not exist (a delete). */
@@ -81,7 +87,7 @@ export function callHeader([marker, replid, position, now]: RawCallReply): CallH
  * when it may change, as after a failover); `epochs` raises and waits on the primary (default: primary mode on
  * that same connection, which is what tests and single-node tools want).
  */
-export class VersionedReader {
+export class VersionedReader implements KeyReader {
   private readonly node: () => Redis;
   readonly epochs: EpochKeeper;
 

@@ -11,3 +11,4 @@ export * from './write-load';
 export * from './child';
 export * from './replica-set';
 export * from './topic-events';
+export * from './redis-cluster';

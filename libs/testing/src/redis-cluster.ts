@@ -110,6 +110,8 @@ export async function startCluster(
     throw err;
   }
   const alive = () => nodes.filter((n) => n.pid !== undefined);
+  /** Replicas that must be attached before the cluster counts as stable (a new one first joins as a master). */
+  let expectedReplicas = primaries * replicas;
   const topology = async (): Promise<ClusterNodeRow[]> => {
     for (const n of alive()) {
       try {
@@ -140,9 +142,8 @@ export async function startCluster(
         }
         const rows = await topology();
         const live = rows.filter((r) => !r.failed);
-        const ok =
-          maps.size === 1 &&
-          live.filter((r) => r.role === 'slave').every((r) => live.some((p) => p.id === r.primaryId));
+        const replicasOk = live.filter((r) => r.role === 'slave' && live.some((p) => p.id === r.primaryId));
+        const ok = maps.size === 1 && replicasOk.length >= expectedReplicas;
         return ok ? true : undefined;
       },
       { timeoutMs: 60_000, intervalMs: 200 },
@@ -171,6 +172,7 @@ export async function startCluster(
         const replica = await startRedisServer({ args: CLUSTER_NODE_ARGS });
         nodes.push(replica);
         added.push(replica);
+        expectedReplicas++;
         await cli([
           '--cluster',
           'add-node',
