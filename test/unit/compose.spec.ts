@@ -468,7 +468,10 @@ function checkSharedNames(c: Compose): string[] {
 // ------------------------------------------------------------------------------------------------ Dockerfile
 
 interface Stage {
+  /** The base image with global ARG defaults substituted (what a build without --build-arg uses). */
   from: string;
+  /** As written, e.g. ${BASE_IMAGE}. */
+  fromRaw: string;
   name: string | undefined;
   instructions: Array<{ op: string; args: string }>;
 }
@@ -489,12 +492,18 @@ function parseDockerfile(text: string): Stage[] {
     current = '';
   }
   const stages: Stage[] = [];
+  const globalArgs = new Map<string, string>(); // ARGs before the first FROM: usable in FROM lines only
   for (const line of lines) {
     const [op = '', ...rest] = line.split(' ');
     const args = rest.join(' ');
     if (op.toUpperCase() === 'FROM') {
       const m = /^(?:--platform=\S+ )?(\S+)(?: [Aa][Ss] (\S+))?$/.exec(args);
-      stages.push({ from: m?.[1] ?? args, name: m?.[2], instructions: [] });
+      const raw = m?.[1] ?? args;
+      const from = raw.replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (v, n: string) => globalArgs.get(n) ?? v);
+      stages.push({ from, fromRaw: raw, name: m?.[2], instructions: [] });
+    } else if (stages.length === 0 && op.toUpperCase() === 'ARG') {
+      const [name = '', ...value] = args.split('=');
+      globalArgs.set(name, value.join('='));
     } else {
       stages.at(-1)?.instructions.push({ op: op.toUpperCase(), args });
     }
@@ -521,6 +530,9 @@ function checkDockerfile(text: string): string[] {
   if (!runtime || runtime === build) return ['Dockerfile: no runtime stage after the build stage'];
   for (const s of [build, runtime]) {
     if (s.from !== 'node:20-bookworm-slim') problems.push(`Dockerfile: stage ${s.name} is FROM ${s.from}`);
+    // One build argument swaps both stages' base (a local image where no registry answers: docs/containers.md).
+    if (s.fromRaw !== '${BASE_IMAGE}')
+      problems.push(`Dockerfile: stage ${s.name} is FROM ${s.fromRaw}, not \${BASE_IMAGE}`);
   }
   const buildRuns = build.instructions.filter((i) => i.op === 'RUN').map((i) => i.args);
   const runsInOrder = ['npm ci', 'npm run build', 'npm prune --omit=dev'].map((cmd) =>
@@ -864,6 +876,27 @@ describe('Dockerfile', () => {
     expect(startCommand(stages[1] as Stage)).toBe('dist/apps/$APP/main.js');
   });
 
+  it('takes both stages from ARG BASE_IMAGE, whose default is the public node:20-bookworm-slim', () => {
+    const stages = parseDockerfile(DOCKERFILE_TEXT);
+    expect(stages.map((s) => [s.fromRaw, s.from])).toEqual([
+      ['${BASE_IMAGE}', 'node:20-bookworm-slim'],
+      ['${BASE_IMAGE}', 'node:20-bookworm-slim'],
+    ]);
+    expect(
+      checkDockerfile(
+        DOCKERFILE_TEXT.replace(
+          /^FROM \$\{BASE_IMAGE\} AS runtime$/m,
+          'FROM node:20-bookworm-slim AS runtime',
+        ),
+      ),
+    ).toEqual(['Dockerfile: stage runtime is FROM node:20-bookworm-slim, not ${BASE_IMAGE}']);
+    expect(
+      checkDockerfile(
+        DOCKERFILE_TEXT.replace('ARG BASE_IMAGE=node:20-bookworm-slim', 'ARG BASE_IMAGE=node:18'),
+      ),
+    ).toEqual(['Dockerfile: stage build is FROM node:18', 'Dockerfile: stage runtime is FROM node:18']);
+  });
+
   it('catches a root runtime, a single stage, a missing prune, a wrong port and a bad default APP', () => {
     expect(checkDockerfile(DOCKERFILE_TEXT.replace(/^USER node$/m, 'USER root'))).toEqual([
       'Dockerfile: runtime runs as root',
@@ -871,7 +904,7 @@ describe('Dockerfile', () => {
     expect(checkDockerfile(DOCKERFILE_TEXT.replace(/^USER node$/m, ''))).toEqual([
       'Dockerfile: runtime runs as root (no USER)',
     ]);
-    expect(checkDockerfile(DOCKERFILE_TEXT.replace(/^FROM node:20-bookworm-slim AS runtime$/m, ''))).toEqual([
+    expect(checkDockerfile(DOCKERFILE_TEXT.replace(/^FROM \$\{BASE_IMAGE\} AS runtime$/m, ''))).toEqual([
       'Dockerfile: no runtime stage after the build stage',
     ]);
     expect(checkDockerfile(DOCKERFILE_TEXT.replace(/npm prune --omit=dev/, 'true'))).toEqual([

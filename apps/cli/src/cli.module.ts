@@ -14,6 +14,7 @@ import {
   StackCommand,
   StackDownCommand,
   StackFetchCommand,
+  StackImagesCommand,
   StackStatusCommand,
   StackUpCommand,
 } from './commands/stack.command';
@@ -25,6 +26,7 @@ import {
     StackDownCommand,
     StackStatusCommand,
     StackFetchCommand,
+    StackImagesCommand,
     RunCommand,
     SnapshotCommand,
     StatusCommand,

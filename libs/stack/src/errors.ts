@@ -7,7 +7,9 @@ export type StackErrorCode =
   | 'ENGINE_TIMEOUT'
   | 'DOCKER_UNAVAILABLE'
   | 'FETCH_FAILED'
-  | 'BAD_OPTION';
+  | 'BAD_OPTION'
+  | 'IMAGE_TOOL_MISSING'
+  | 'IMAGE_BUILD_FAILED';
 
 /**
  * Every failure the stack can diagnose. The message always says what went wrong and how to fix it, because it

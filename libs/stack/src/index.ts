@@ -19,3 +19,12 @@ export { findDynamoDbLocal, dynamoArgs, type DynamoDbLocalDist } from './engines
 export { resolveJava } from './engines/java';
 export { probeDynamo } from './probes';
 export { startPrivateDynamo, type PrivateDynamo, type PrivateDynamoOptions } from './private-dynamo';
+export { buildImages, findRepoRoot, type ImageResult, type ImagesOptions } from './images/build-images';
+export {
+  APPS as IMAGE_APPS,
+  appImage,
+  LOCAL_ENGINE_IMAGES,
+  LOCAL_IMAGES,
+  PUBLIC_ENGINE_IMAGES,
+  type ImageGroup,
+} from './images/catalog';

@@ -1,7 +1,11 @@
+import { join } from 'node:path';
 import { Command, CommandRunner, Option, SubCommand } from 'nest-commander';
 import {
-  ensureKafkaJars,
+  buildImages,
   type EngineStatus,
+  ensureKafkaJars,
+  findRepoRoot,
+  type ImageGroup,
   type RedisTopology,
   StackError,
   stackDown,
@@ -9,7 +13,7 @@ import {
   stackUp,
 } from '@cdc/stack';
 import { fail, printJson } from '../output';
-import { enginesDir, stackDir } from '../paths';
+import { cdcHome, enginesDir, stackDir } from '../paths';
 
 interface JsonFlag {
   json?: boolean;
@@ -137,10 +141,50 @@ export class StackFetchCommand extends CommandRunner {
   }
 }
 
+@SubCommand({
+  name: 'images',
+  description:
+    'Build (or reuse) the local container images without a registry: debootstrap base, engines, apps (docs/containers.md)',
+})
+export class StackImagesCommand extends CommandRunner {
+  async run(_args: string[], opts: JsonFlag & { only?: ImageGroup }): Promise<void> {
+    const root = findRepoRoot(__dirname) ?? findRepoRoot(process.cwd());
+    if (!root) fail('cdc stack images runs from the repository (it needs the Dockerfile and images/)', 64);
+    const log = opts.json ? () => undefined : (line: string) => process.stderr.write(`${line}\n`);
+    const results = await buildImages({
+      root,
+      cacheDir: enginesDir(),
+      workDir: join(cdcHome(), 'images'),
+      ...(opts.only ? { only: opts.only } : {}),
+      log,
+    }).catch(onStackError);
+    if (opts.json) return printJson(results);
+    process.stdout.write(
+      results
+        .map(
+          (r) =>
+            `  ${r.tag.padEnd(36)} ${r.built ? 'built     ' : 'up to date'} ${(r.ms / 1000).toFixed(1).padStart(6)} s`,
+        )
+        .join('\n') + '\n',
+    );
+  }
+
+  @Option({ flags: '--json', description: 'machine-readable output' })
+  parseJson(): boolean {
+    return true;
+  }
+
+  @Option({ flags: '--only <group>', description: 'engines or apps (default: both)' })
+  parseOnly(value: string): ImageGroup {
+    if (value !== 'engines' && value !== 'apps') fail(`--only must be engines or apps, not "${value}"`, 64);
+    return value;
+  }
+}
+
 @Command({
   name: 'stack',
-  description: 'Local engines for development and tests: up | down | status | fetch',
-  subCommands: [StackUpCommand, StackDownCommand, StackStatusCommand, StackFetchCommand],
+  description: 'Local engines for development and tests: up | down | status | fetch | images',
+  subCommands: [StackUpCommand, StackDownCommand, StackStatusCommand, StackFetchCommand, StackImagesCommand],
 })
 export class StackCommand extends CommandRunner {
   run(): Promise<void> {
