@@ -1,213 +1,43 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
-import { z } from 'zod';
-import { type CdcConfig, envSchema, loadConfig } from '@cdc/config';
+import { type CdcConfig, loadConfig } from '@cdc/config';
 import { missingClasses } from '@cdc/redis';
+import {
+  APP_ENGINES,
+  APPS,
+  type AppName,
+  appExists,
+  appSpec,
+  APP_SOURCE_DIRS,
+  commandArgs,
+  type Compose,
+  dependsOn,
+  type Engine,
+  ENDPOINT_VARIABLES,
+  engineOf,
+  ENGINES,
+  envOf,
+  flagValue,
+  kafkaListeners,
+  listenPorts,
+  loadComposeFiles,
+  type Published,
+  publishedPorts,
+  ROOT,
+  SCHEMA_KEYS,
+  SDK_VARIABLES,
+  type Service,
+} from './compose-model';
 
 /**
- * The container setup (docker-compose.yml + Dockerfile) cannot be started on machines without a Docker engine,
- * so it is kept honest by reading it: every check below is a pure function returning a list of problems, run
- * once on the real files (must be empty) and once on a deliberately broken copy (must name the break).
+ * The container setup (docker-compose.yml + docker-compose.override.yml + Dockerfile) is run for real by
+ * test/containers (host networking), but what a normal Docker host runs (a bridge network, published ports) is
+ * kept honest by reading it: every check below is a pure function returning a list of problems, run once on the
+ * real files (must be empty) and once on a deliberately broken copy (must name the break).
  */
 
-const ROOT = join(__dirname, '..', '..');
-const COMPOSE_TEXT = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
 const DOCKERFILE_TEXT = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
-
-type Engine = 'redis' | 'kafka' | 'dynamodb';
-type AppName = 'capture' | 'applier' | 'verifier';
-/** What each deployable talks to (design.md): the compose services it must wait for. */
-const APP_ENGINES: Record<AppName, readonly Engine[]> = {
-  capture: ['redis', 'kafka'],
-  applier: ['kafka', 'dynamodb'],
-  verifier: ['redis', 'dynamodb'],
-};
-const APPS = Object.keys(APP_ENGINES) as AppName[];
-const ENGINES: readonly Engine[] = ['redis', 'kafka', 'dynamodb'];
-/** Read by the AWS SDK's default provider chain, deliberately not by the config schema. */
-const SDK_VARIABLES: ReadonlySet<string> = new Set(['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']);
-const ENDPOINT_VARIABLES: Record<Engine, string> = {
-  redis: 'REDIS_URL',
-  kafka: 'KAFKA_BROKERS',
-  dynamodb: 'DYNAMODB_ENDPOINT',
-};
-
-// ---------------------------------------------------------------------------------------------- compose model
-
-interface PortObject {
-  target?: number | string;
-  published?: number | string;
-  host_ip?: string;
-}
-interface Service {
-  image?: string;
-  build?: string | { context?: string; dockerfile?: string; args?: Record<string, unknown> | string[] };
-  command?: string | unknown[];
-  environment?: Record<string, unknown> | string[];
-  ports?: Array<string | number | PortObject>;
-  depends_on?: string[] | Record<string, { condition?: string } | null>;
-  healthcheck?: { test?: string | string[]; disable?: boolean };
-}
-interface Compose {
-  services: Record<string, Service>;
-}
-
-function loadCompose(text: string): Compose {
-  const doc = parse(text) as unknown;
-  if (typeof doc !== 'object' || doc === null || typeof (doc as Compose).services !== 'object') {
-    throw new Error('docker-compose.yml has no services map');
-  }
-  return doc as Compose;
-}
-
-/** Compose allows scalars only; anything else is kept visible (as JSON) so the schema check rejects it. */
-function scalar(v: unknown): string | null {
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  return v === null || v === undefined ? null : JSON.stringify(v);
-}
-
-/** `environment:` as a map or as a list of KEY=VALUE; a key without a value (taken from the host) is null. */
-function envOf(svc: Service): Record<string, string | null> {
-  const out: Record<string, string | null> = {};
-  const env = svc.environment ?? {};
-  if (Array.isArray(env)) {
-    for (const entry of env) {
-      const i = entry.indexOf('=');
-      if (i < 0) out[entry] = null;
-      else out[entry.slice(0, i)] = entry.slice(i + 1);
-    }
-  } else {
-    for (const [k, v] of Object.entries(env)) out[k] = scalar(v);
-  }
-  return out;
-}
-
-function commandArgs(svc: Service): string[] {
-  const cmd = svc.command;
-  if (cmd === undefined || cmd === null) return [];
-  if (Array.isArray(cmd)) return cmd.map(String);
-  return (String(cmd).match(/"[^"]*"|'[^']*'|\S+/g) ?? []).map((a) => a.replace(/^(["'])(.*)\1$/, '$2'));
-}
-
-function flagValue(args: string[], flag: string): string | undefined {
-  const i = args.indexOf(flag);
-  return i >= 0 ? args[i + 1] : undefined;
-}
-
-interface Published {
-  hostIp: string | undefined;
-  published: number | undefined;
-  target: number;
-}
-function publishedPorts(svc: Service): Published[] {
-  return (svc.ports ?? []).map((p) => {
-    if (typeof p === 'object') {
-      return {
-        hostIp: p.host_ip,
-        published: p.published === undefined ? undefined : Number(p.published),
-        target: Number(p.target),
-      };
-    }
-    const parts = String(p)
-      .replace(/\/(tcp|udp)$/, '')
-      .split(':');
-    const target = Number(parts.pop());
-    const published = parts.length > 0 ? Number(parts.pop()) : undefined;
-    return { hostIp: parts.length > 0 ? parts.join(':') : undefined, published, target };
-  });
-}
-
-function dependsOn(svc: Service): Record<string, string> {
-  const deps = svc.depends_on ?? {};
-  if (Array.isArray(deps)) return Object.fromEntries(deps.map((d) => [d, 'service_started']));
-  return Object.fromEntries(Object.entries(deps).map(([d, v]) => [d, v?.condition ?? 'service_started']));
-}
-
-function engineOf(svc: Service | undefined): Engine | undefined {
-  const image = svc?.image ?? '';
-  if (/^(docker\.io\/)?(library\/)?redis([:@]|$)/.test(image)) return 'redis';
-  if (/^(docker\.io\/)?apache\/kafka([:@]|$)/.test(image)) return 'kafka';
-  if (/^(docker\.io\/)?amazon\/dynamodb-local([:@]|$)/.test(image)) return 'dynamodb';
-  return undefined;
-}
-
-interface Listener {
-  name: string;
-  host: string;
-  port: number;
-}
-function kafkaListeners(value: string | null | undefined): Listener[] {
-  return (value ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map((s) => {
-      const m = /^([A-Za-z0-9_]+):\/\/(\[[^\]]*\]|[^:/]*):(\d+)$/.exec(s);
-      return m
-        ? { name: m[1] as string, host: m[2] as string, port: Number(m[3]) }
-        : { name: s, host: '', port: NaN };
-    });
-}
-
-/** Ports an engine service accepts connections on inside the compose network. */
-function listenPorts(svc: Service): number[] {
-  const args = commandArgs(svc);
-  switch (engineOf(svc)) {
-    case 'redis':
-      return [Number(flagValue(args, '--port') ?? 6379)];
-    case 'dynamodb':
-      return [Number(flagValue(args, '-port') ?? 8000)];
-    case 'kafka': {
-      const env = envOf(svc);
-      const controllers = new Set((env.KAFKA_CONTROLLER_LISTENER_NAMES ?? '').split(','));
-      return kafkaListeners(env.KAFKA_LISTENERS)
-        .filter((l) => !controllers.has(l.name))
-        .map((l) => l.port);
-    }
-    case undefined:
-      return [];
-  }
-}
-
-// ------------------------------------------------------------------------------------------ config schema keys
-
-/** The keys of the object schema under any refinement/transform wrappers (zod 3: superRefine → ZodEffects). */
-function objectSchemaKeys(schema: z.ZodTypeAny): string[] {
-  let s: z.ZodTypeAny = schema;
-  for (let depth = 0; depth < 16; depth++) {
-    if (s instanceof z.ZodObject) return Object.keys(s.shape as Record<string, unknown>);
-    if (s instanceof z.ZodEffects) s = s.innerType() as z.ZodTypeAny;
-    else if (s instanceof z.ZodPipeline) s = s._def.in as z.ZodTypeAny;
-    else if (s instanceof z.ZodBranded) s = s.unwrap() as z.ZodTypeAny;
-    else break;
-  }
-  throw new Error(
-    `envSchema does not wrap a z.object (found ${s.constructor.name}); update objectSchemaKeys`,
-  );
-}
-const SCHEMA_KEYS: ReadonlySet<string> = new Set(objectSchemaKeys(envSchema));
-
-// ----------------------------------------------------------------------------------------------- app sources
-
-const APP_SOURCE_DIRS = new Set(APPS.filter((a) => existsSync(join(ROOT, 'apps', a, 'src', 'main.ts'))));
-function appExists(app: string): boolean {
-  return /^[a-z0-9-]+$/.test(app) && existsSync(join(ROOT, 'apps', app, 'src', 'main.ts'));
-}
-/** `defaultPort` and `needs` as declared in apps/<app>/src/main.ts (what runApp checks before starting). */
-function appSpec(app: AppName): { defaultPort: number; needs: Array<'redis' | 'kafka'> } {
-  const src = readFileSync(join(ROOT, 'apps', app, 'src', 'main.ts'), 'utf8');
-  const port = /defaultPort:\s*(\d+)/.exec(src);
-  const needs = /needs:\s*\[([^\]]*)\]/.exec(src);
-  if (!port || !needs)
-    throw new Error(`apps/${app}/src/main.ts: cannot find defaultPort/needs in its runApp call`);
-  return {
-    defaultPort: Number(port[1]),
-    needs: (needs[1] ?? '').match(/redis|kafka/g) as Array<'redis' | 'kafka'>,
-  };
-}
 
 // ---------------------------------------------------------------------------------------------------- checks
 
@@ -629,7 +459,8 @@ function checkAppBuild(c: Compose, app: AppName, dockerfile: string): string[] {
 
 // ------------------------------------------------------------------------------------------------------ tests
 
-const compose = loadCompose(COMPOSE_TEXT);
+/** What `docker compose up` runs on a normal Docker host: docker-compose.yml + docker-compose.override.yml. */
+const compose = loadComposeFiles(['docker-compose.yml', 'docker-compose.override.yml']);
 const broken = (mutate: (c: Compose) => void): Compose => {
   const copy = structuredClone(compose);
   mutate(copy);
