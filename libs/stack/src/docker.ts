@@ -1,3 +1,4 @@
+import { KAFKA_SINGLE_NODE_ENV } from './engine-containers';
 import { dockerUnavailable } from './errors';
 import { resolveExecutable, runToExit } from './process';
 import type { CoreEngineName, EngineName } from './types';
@@ -39,24 +40,11 @@ export function containerSpecs(id: string, ports: Record<CoreEngineName, number>
   ];
   const k = ports.kafka;
   const kafkaEnv: Record<string, string> = {
-    KAFKA_NODE_ID: '1',
-    KAFKA_PROCESS_ROLES: 'broker,controller',
+    ...KAFKA_SINGLE_NODE_ENV,
     // The broker listens on all container interfaces (port publishing needs that) but advertises the host port.
     KAFKA_LISTENERS: 'PLAINTEXT://0.0.0.0:9092,CONTROLLER://127.0.0.1:9093',
     KAFKA_ADVERTISED_LISTENERS: `PLAINTEXT://127.0.0.1:${k}`,
-    KAFKA_CONTROLLER_LISTENER_NAMES: 'CONTROLLER',
-    KAFKA_INTER_BROKER_LISTENER_NAME: 'PLAINTEXT',
-    KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
     KAFKA_CONTROLLER_QUORUM_VOTERS: '1@127.0.0.1:9093',
-    KAFKA_LOG_DIRS: '/tmp/kraft-combined-logs',
-    KAFKA_NUM_PARTITIONS: '6',
-    KAFKA_AUTO_CREATE_TOPICS_ENABLE: 'false',
-    KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: '1',
-    KAFKA_OFFSETS_TOPIC_NUM_PARTITIONS: '1',
-    KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR: '1',
-    KAFKA_TRANSACTION_STATE_LOG_MIN_ISR: '1',
-    KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
-    KAFKA_LOG_CLEANER_DEDUPE_BUFFER_SIZE: '2097152',
   };
   return [
     {

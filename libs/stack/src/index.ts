@@ -28,3 +28,9 @@ export {
   PUBLIC_ENGINE_IMAGES,
   type ImageGroup,
 } from './images/catalog';
+export {
+  hostNetworkEngines,
+  KAFKA_SINGLE_NODE_ENV,
+  type HostContainerSpec,
+  type HostEnginePorts,
+} from './engine-containers';
