@@ -5,7 +5,7 @@ import { findDynamoDbLocal } from '../engines/dynamodb';
 import { ensureKafkaJars, LOG4J_PROPERTIES } from '../engines/kafka';
 import { isStackError, StackError } from '../errors';
 import { ensureBaseImage } from './base-image';
-import { APPS, appImage, type ImageGroup, INPUTS_LABEL, LOCAL_IMAGES } from './catalog';
+import { APPS, appImage, BUILD_STAGE_IMAGE, type ImageGroup, INPUTS_LABEL, LOCAL_IMAGES } from './catalog';
 import { freshDir, hashTree, hashValue, linkTree } from './context';
 import { dockerBuild, imageBuildFailed, inspectImage, pruneDangling } from './docker-images';
 import { ensureNodeDist } from './node-dist';
@@ -118,16 +118,20 @@ async function ensureDerived(def: Derived, ctx: Ctx): Promise<boolean> {
   }
 }
 
-/** The root Dockerfile on the local Node image. Docker's layer cache makes an unchanged rebuild a few seconds. */
-async function buildApp(app: (typeof APPS)[number], ctx: Ctx): Promise<boolean> {
-  const tag = appImage(app);
+/**
+ * The root Dockerfile on the local Node image: its build stage (tagged, so its layers stay cached), then each
+ * app. Docker's layer cache makes an unchanged rebuild a few seconds; a new package-lock.json reruns npm ci.
+ */
+async function buildApp(app: (typeof APPS)[number] | 'build-stage', ctx: Ctx): Promise<boolean> {
+  const tag = app === 'build-stage' ? BUILD_STAGE_IMAGE : appImage(app);
   const before = await inspectImage(ctx.docker, tag, ctx.env);
   await dockerBuild(
     ctx.docker,
     {
       tag,
       context: ctx.opts.root,
-      buildArgs: { BASE_IMAGE: LOCAL_IMAGES.node, APP: app },
+      ...(app === 'build-stage' ? { target: 'build' } : {}),
+      buildArgs: { BASE_IMAGE: LOCAL_IMAGES.node, ...(app === 'build-stage' ? {} : { APP: app }) },
       logFile: join(ctx.opts.workDir, `app-${app}.log`),
     },
     ctx.env,
@@ -173,6 +177,7 @@ export async function buildImages(opts: ImagesOptions): Promise<ImageResult[]> {
     await step(def.tag, () => ensureDerived(def, ctx));
   }
   if (groups.includes('apps')) {
+    await step(BUILD_STAGE_IMAGE, () => buildApp('build-stage', ctx));
     for (const app of APPS) await step(appImage(app), () => buildApp(app, ctx));
   }
   await pruneDangling(docker, env);

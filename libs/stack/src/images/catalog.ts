@@ -38,6 +38,12 @@ export const APPS = ['capture', 'applier', 'verifier'] as const;
 export type AppName = (typeof APPS)[number];
 /** The tags docker-compose.yml gives the app images, so compose finds them instead of building. */
 export const appImage = (app: AppName): string => `cdc-replicator/${app}:local`;
+/**
+ * The Dockerfile's build stage under a tag of its own. Untagged, its layers are left dangling after the app
+ * builds (no tagged image descends from them), the prune of old images drops them, and the next run reinstalls
+ * and rebuilds everything even when nothing changed.
+ */
+export const BUILD_STAGE_IMAGE = 'cdc-replicator/build-stage:local';
 
 /** Every image built here carries these labels: the inputs' hash (reuse) and a marker (pruning, cleanup). */
 export const INPUTS_LABEL = 'org.cdc.inputs';

@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { StackError } from '../errors';
 import { runToExit, tailFile } from '../process';
 import { INPUTS_LABEL, MANAGED_LABEL } from './catalog';
@@ -35,6 +36,8 @@ export interface BuildSpec {
   tag: string;
   context: string;
   dockerfile?: string;
+  /** Build only up to this stage of a multi-stage Dockerfile. */
+  target?: string;
   buildArgs: Record<string, string>;
   /** The inputs' hash, kept as a label so the next run can reuse the image. */
   inputs?: string;
@@ -48,10 +51,12 @@ export interface BuildSpec {
 export async function dockerBuild(docker: string, spec: BuildSpec, env: NodeJS.ProcessEnv): Promise<void> {
   const args = ['build', '--network', 'host', '--force-rm', '-t', spec.tag];
   if (spec.dockerfile) args.push('-f', spec.dockerfile);
+  if (spec.target) args.push('--target', spec.target);
   for (const [k, v] of Object.entries(spec.buildArgs)) args.push('--build-arg', `${k}=${v}`);
   args.push('--label', `${MANAGED_LABEL}=true`);
   if (spec.inputs) args.push('--label', `${INPUTS_LABEL}=${spec.inputs}`);
   args.push(spec.context);
+  rmSync(spec.logFile, { force: true }); // a failure quotes this build's output only
   const res = await runToExit(docker, args, {
     env: buildEnv(env),
     timeoutMs: 30 * 60_000,
