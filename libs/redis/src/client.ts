@@ -1,5 +1,11 @@
 import type { RedisConfig } from '@cdc/config';
-import Redis, { type RedisOptions } from 'ioredis';
+import Redis, { Cluster, type RedisOptions } from 'ioredis';
+
+/**
+ * What writes capture's own small state (control-keys.ts, heartbeats, checkpoints): the primary of a standalone
+ * source, or a cluster client that routes each key to the shard serving its slot.
+ */
+export type ControlClient = Redis | Cluster;
 
 /** What a connection needs of the config: the primary (or Sentinel), credentials, TLS and the database. */
 export type RedisConnection = Pick<RedisConfig, 'url' | 'db' | 'tlsCa'> &
@@ -87,6 +93,33 @@ export function createNodeClient(
     ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
   });
   return withErrorListener(client, onError);
+}
+
+/**
+ * A client of a whole Redis Cluster for capture's own keys: ioredis routes each single-key command to the shard
+ * serving its slot and follows MOVED/ASK itself (https://redis.io/docs/latest/operate/oss_and_stack/reference/cluster-spec/#redirection-and-resharding).
+ */
+export function createClusterClient(
+  cfg: RedisConnection & Pick<RedisConfig, 'seeds'>,
+  connectionName: string,
+  onError?: (err: Error) => void,
+): Cluster {
+  const u = new URL(cfg.url);
+  const client = new Cluster(
+    cfg.seeds.map((s) => ({ host: s.host, port: s.port })),
+    {
+      lazyConnect: true,
+      redisOptions: {
+        connectionName,
+        maxRetriesPerRequest: null,
+        ...tlsOptions(cfg),
+        ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+        ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+      },
+    },
+  );
+  client.on('error', onError ?? (() => undefined));
+  return client;
 }
 
 /** host:port of a redis:// URL. */

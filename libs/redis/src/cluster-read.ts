@@ -27,6 +27,19 @@ export function isRedirect(err: Error): boolean {
   return /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN|LOADING|MASTERDOWN|READONLY)\b/.test(err.message);
 }
 
+/**
+ * A redirect, or a node that is gone (connection closed or refused, no answer in time, retries exhausted):
+ * either way the topology is read again and the keys go where their slots are served now.
+ */
+export function isTopologyError(err: Error): boolean {
+  return (
+    isRedirect(err) ||
+    /Connection is closed|ECONNREFUSED|ECONNRESET|EPIPE|Command timed out|MaxRetriesPerRequest|Reached the max retries/i.test(
+      `${err.name} ${err.message}`,
+    )
+  );
+}
+
 interface Call {
   readonly slot: number;
   readonly indexes: readonly number[];
@@ -63,7 +76,7 @@ export class ClusterVersionedReader implements KeyReader {
         const call = calls[c] as Call;
         const reply = replies[c] as RawCallReply | Error;
         if (reply instanceof Error) {
-          if (!isRedirect(reply)) throw reply;
+          if (!isTopologyError(reply)) throw reply;
           lastProblem = reply.message;
           refresh = true;
           again.push(...call.indexes);
@@ -110,7 +123,7 @@ export class ClusterVersionedReader implements KeyReader {
           .epochs(slot)
           .settle(s.verdict, s.marker)
           .catch((err: Error) => {
-            if (!isRedirect(err)) throw err;
+            if (!isTopologyError(err)) throw err;
             lastProblem = `slot ${slot}: ${err.message}`;
             refresh = true;
           });
@@ -208,6 +221,7 @@ export class ClusterVersionedReader implements KeyReader {
     const pipeline = primary.pipeline();
     for (const i of missing) pipeline.exists((states[i] as KeyState).key);
     const replies = (await pipeline.exec().catch(() => null)) ?? missing.map(() => [new Error('TRYAGAIN')]);
-    return new Set(missing.filter((_, j) => replies[j]?.[0] && isRedirect(replies[j]?.[0])));
+    // A primary that cannot answer confirms nothing either: read again once the topology is read again.
+    return new Set(missing.filter((_, j) => replies[j]?.[0] && isTopologyError(replies[j]?.[0])));
   }
 }

@@ -24,6 +24,8 @@ export class ClusterTopologyError extends Error {
 }
 
 const key = (n: NodeAddress): string => formatNode(n);
+/** Longer than any script call of 100 keys takes; a node that does not answer by then is treated as gone. */
+const NODE_COMMAND_TIMEOUT_MS = 15_000;
 
 /**
  * A Redis Cluster as capture reads it (design: one subscriber per shard, https://redis.io/docs/latest/operate/oss_and_stack/reference/cluster-spec/).
@@ -57,8 +59,13 @@ export class ClusterSource {
       throw new ClusterTopologyError(
         `REDIS_DB is ${cfg.db}, but a Redis Cluster has only database 0: unset REDIS_DB`,
       );
-    const source = new ClusterSource(cfg, name, await discover(cfg, cfg.seeds, name), opts);
-    return source;
+    const topology = await discover(cfg, cfg.seeds, name);
+    if (!topology.shards.some((s) => s.ranges.length > 0))
+      throw new ClusterTopologyError(
+        `the Redis Cluster at ${cfg.seeds.map(key).join(', ')} serves no slot (cluster_state:fail): create it ` +
+          '(redis-cli --cluster create ...) or assign its slots before starting capture',
+      );
+    return new ClusterSource(cfg, name, topology, opts);
   }
 
   get mode(): ReadMode {
@@ -79,7 +86,11 @@ export class ClusterSource {
     return healthy[0] ?? shard.primary;
   }
 
-  /** A connection to `node` (READONLY for a replica), shared by everything that talks to it. */
+  /**
+   * A connection to `node` (READONLY for a replica), shared by everything that talks to it. A command fails
+   * rather than waits when the node is gone (one reconnect attempt, a timeout): in a cluster the answer is to
+   * read the topology again and go elsewhere, not to wait for a node a failover replaced.
+   */
   client(node: NodeAddress, replica = false): Redis {
     const k = `${key(node)}${replica ? '/ro' : ''}`;
     let c = this.clients.get(k);
@@ -88,7 +99,7 @@ export class ClusterSource {
         this.cfg,
         node,
         `${this.name}${replica ? '-ro' : ''}`,
-        { readOnly: replica },
+        { readOnly: replica, maxRetriesPerRequest: 1, commandTimeout: NODE_COMMAND_TIMEOUT_MS },
         this.opts.onError,
       );
       void c.connect().catch(() => undefined); // ioredis retries; commands queue meanwhile
@@ -196,4 +207,25 @@ async function discover(
 /** Whether the node behind `redis` is a Redis Cluster node (INFO cluster). */
 export async function isClusterNode(redis: Redis): Promise<boolean> {
   return /cluster_enabled:1/.test(await redis.info('cluster').catch(() => ''));
+}
+
+/** Whether REDIS_URL names a Redis Cluster (asked of its first seed that answers; Sentinel never is one). */
+export async function isClusterSource(cfg: RedisConfig): Promise<boolean> {
+  if (cfg.sentinel) return false;
+  for (const seed of cfg.seeds) {
+    const c = createNodeClient(cfg, seed, 'cdc-detect', {
+      maxRetriesPerRequest: 1,
+      retryStrategy: () => null,
+      connectTimeout: 2_000,
+    });
+    try {
+      await c.connect();
+      return await isClusterNode(c);
+    } catch {
+      // the next seed
+    } finally {
+      c.disconnect();
+    }
+  }
+  return false; // nothing answered: the standalone path reports the connection error
 }

@@ -26,6 +26,8 @@ export interface GapRecord {
   readonly since: number;
   readonly lastGapAt: number | null;
   readonly lastGapCause: string | null;
+  /** The slots the last gap covered (a cluster shard's, as `0-5460`), or `all`. */
+  readonly lastGapSlots?: string | null;
   /** When the heal (reconciliation scan) of the last gap finished; null while it runs. */
   readonly lastHealedAt: number | null;
   readonly gaps: number;
@@ -39,6 +41,7 @@ export function parseGapRecord(hash: Readonly<Record<string, string>>): GapRecor
     since: Number(hash.since),
     lastGapAt: num(hash.lastGapAt),
     lastGapCause: hash.lastGapCause ?? null,
+    lastGapSlots: hash.lastGapSlots ?? null,
     lastHealedAt: num(hash.lastHealedAt),
     gaps: Number(hash.gaps ?? 0),
   };

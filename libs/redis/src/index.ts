@@ -11,3 +11,4 @@ export * from './source';
 export * from './cluster-topology';
 export * from './cluster-source';
 export * from './cluster-read';
+export * from './source-access';

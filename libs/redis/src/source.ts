@@ -141,9 +141,8 @@ async function refuseCluster(control: Redis, cfg: RedisConfig): Promise<void> {
   if (!/cluster_enabled:1/.test(info)) return;
   control.disconnect();
   throw new SourceTopologyError(
-    `REDIS_URL (${formatNode(urlNode(cfg.url))}) is a Redis Cluster node (INFO cluster: cluster_enabled:1): capture ` +
-      'reads a standalone primary, its replicas (REDIS_READ_FROM=replica) or a Sentinel-managed primary, not a ' +
-      'cluster. Point REDIS_URL at a non-cluster Redis.',
+    `REDIS_URL (${formatNode(urlNode(cfg.url))}) is a Redis Cluster node (INFO cluster: cluster_enabled:1): it is ` +
+      'read through ClusterSource (openSourceAccess and capture detect it), not as a standalone primary.',
   );
 }
 
