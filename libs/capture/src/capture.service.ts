@@ -1,11 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { CdcConfig } from '@cdc/config';
+import { CdcConfig, type KafkaConfig, type RedisConfig } from '@cdc/config';
 import { createKafka, ensureChangeTopics, orderedProducer, type Producer } from '@cdc/kafka';
 import { HealthRegistry, LOGGER, type Logger, Metrics } from '@cdc/observability';
-import { ensureNotifications, KeyeventSubscriber, NotificationsOffError, RedisSource } from '@cdc/redis';
+import {
+  ensureNotifications,
+  formatSlots,
+  isClusterSource,
+  KeyeventSubscriber,
+  NotificationsOffError,
+  RedisSource,
+} from '@cdc/redis';
 import { CapturePipeline } from './capture-pipeline';
+import { ClusterCapture } from './cluster-capture';
 import { RedisCheckpointStore } from './checkpoints';
 import { type GapCause, GapMonitor } from './gap-monitor';
 import { KeyspaceScanner } from './keyspace-scanner';
@@ -39,7 +47,8 @@ export class CaptureService implements OnApplicationBootstrap, OnApplicationShut
   private follower: ReaderFollower | undefined;
   private resubscribe: (() => Promise<void>) | undefined;
   private subscribed = false;
-  private readonly gaps: Array<{ cause: GapCause; at: number }> = [];
+  private readonly gaps: Array<{ cause: GapCause; at: number; slots?: readonly number[] }> = [];
+  private cluster: ClusterCapture | undefined;
   private readonly log: Logger;
   /** Unique per process, so the gap monitor finds OUR subscriber in CLIENT LIST among other captures'. */
   private readonly subscriberName = `cdc-capture-sub-${randomBytes(3).toString('hex')}`;
@@ -59,17 +68,34 @@ export class CaptureService implements OnApplicationBootstrap, OnApplicationShut
       pending: this.pipeline?.pendingCount ?? 0,
       reconciling: this.reconciler?.active ?? false,
       gaps: this.gaps.length,
+      ...(this.cluster
+        ? {
+            produced: this.cluster.produced,
+            pending: this.cluster.pending,
+            reconciling: this.cluster.reconciling,
+          }
+        : {}),
     };
   }
 
-  /** Gaps detected since start (newest last), for status reports and tests. */
-  get detectedGaps(): ReadonlyArray<{ cause: GapCause; at: number }> {
+  /** Gaps detected since start (newest last; a cluster gap names its slots), for status reports and tests. */
+  get detectedGaps(): ReadonlyArray<{ cause: GapCause; at: number; slots?: readonly number[] }> {
     return this.gaps;
   }
 
-  /** Where capture reads now (host:port), for status reports and tests. */
+  /**
+   * Re-captures `keys` through this capture's own pipeline (origin=repair): the verifier's two-sided scan uses
+   * it to fix what no Redis scan finds (keys that exist only in the table, e.g. created by writes a failover lost).
+   */
+  async repair(keys: Buffer[]): Promise<number> {
+    if (this.cluster) return this.cluster.repair(keys);
+    if (!this.pipeline) throw new Error('capture is not running: nothing can re-capture keys');
+    return this.pipeline.capture(keys, 'repair');
+  }
+
+  /** Where capture reads now (host:port; one per shard in a cluster), for status reports and tests. */
   get readerNode(): string | undefined {
-    return this.source?.readerNode;
+    return this.cluster ? this.cluster.readerNodes.join(',') : this.source?.readerNode;
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -77,6 +103,7 @@ export class CaptureService implements OnApplicationBootstrap, OnApplicationShut
     const log = this.log;
     const onRedisError = (err: Error) =>
       log.warn({ err: err.message }, 'redis connection error; reconnecting');
+    if (await isClusterSource(redisCfg)) return this.startCluster(redisCfg, kafkaCfg);
     const source = await RedisSource.open(redisCfg, 'cdc-capture', {
       onError: onRedisError,
       epochs: {
@@ -219,11 +246,31 @@ export class CaptureService implements OnApplicationBootstrap, OnApplicationShut
     }
   }
 
+  /** Redis Cluster: the same pipeline and gap handling per shard (cluster-capture.ts). */
+  private async startCluster(redisCfg: RedisConfig, kafkaCfg: KafkaConfig): Promise<void> {
+    const kafka = createKafka(kafkaCfg, this.log);
+    const created = await ensureChangeTopics(kafka, this.config);
+    if (created.length) this.log.info({ topics: created }, 'created topics');
+    this.producer = orderedProducer(kafka);
+    await this.producer.connect();
+    this.cluster = new ClusterCapture(this.config, redisCfg, this.producer, this.metrics, this.log, {
+      onGap: (cause, detail) => this.onGap(cause, detail),
+      onSubscribed: () => (this.subscribed = true),
+    });
+    await this.cluster.start();
+    this.health.register('capture', () => ({ up: this.subscribed, detail: this.stats }));
+  }
+
   private onGap(cause: GapCause, detail: Record<string, unknown>): void {
-    this.gaps.push({ cause, at: Date.now() });
+    const slots = Array.isArray(detail.slots) ? (detail.slots as number[]) : undefined;
+    this.gaps.push({ cause, at: Date.now(), ...(slots ? { slots } : {}) });
     this.metrics.captureGaps.inc({ cause });
-    this.log.warn({ cause, ...detail }, `notification gap detected (${cause}): reconciling existing keys`);
+    this.log.warn(
+      { cause, ...detail, ...(slots ? { slots: formatSlots(slots) } : {}) },
+      `notification gap detected (${cause}): reconciling ${slots ? 'the keys of its slots' : 'existing keys'}`,
+    );
     this.metrics.captureReconcileRunning.set(1);
+    if (this.cluster) return this.cluster.heal(cause, slots);
     // A silent heartbeat may mean someone turned notifications off, and a restarted node forgets a CONFIG SET:
     // put them back (or say exactly what to set) before the rescan, so no key changes unseen behind it.
     const source = this.source;
@@ -246,6 +293,7 @@ export class CaptureService implements OnApplicationBootstrap, OnApplicationShut
     // Past the deadline the connections are dropped; the unproduced keys are rescanned at the next start
     // (its downtime check sees the alive marker's age), so nothing is lost.
     const graceful = (async () => {
+      await this.cluster?.stop();
       await this.reconciler?.stop();
       await this.subscriber?.stop();
       await this.pipeline?.stop();
@@ -260,6 +308,7 @@ export class CaptureService implements OnApplicationBootstrap, OnApplicationShut
       this.log.warn({ pending: this.stats.pending }, 'shutdown deadline passed: dropping in-flight reads');
     this.subscriber?.disconnect();
     this.source?.close();
+    this.cluster?.close();
     // Whatever still waits on a dropped connection settles now; a stuck wait must not hold the exit.
     await Promise.race([graceful.catch(() => undefined), delay(2_000)]);
     await Promise.race([this.producer?.disconnect(), delay(5_000)]);

@@ -1,6 +1,5 @@
 import { JsonFile } from '@cdc/config';
-import { INTERNAL_PREFIX } from '@cdc/redis';
-import type Redis from 'ioredis';
+import { type ControlClient, INTERNAL_PREFIX } from '@cdc/redis';
 import type { CheckpointStore, ScanCheckpoint } from './keyspace-scanner';
 
 /**
@@ -12,7 +11,7 @@ export class RedisCheckpointStore implements CheckpointStore {
   private readonly key: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: ControlClient,
     name: string,
   ) {
     this.key = `${INTERNAL_PREFIX}scan:${name}`;
@@ -28,6 +27,7 @@ export class RedisCheckpointStore implements CheckpointStore {
       startedAt: Number(h.startedAt ?? Date.now()),
       ...(h.match ? { match: h.match } : {}),
       ...(h.node ? { node: h.node } : {}),
+      ...(h.nodeIndex ? { nodeIndex: Number(h.nodeIndex) } : {}),
     };
   }
 
@@ -39,7 +39,9 @@ export class RedisCheckpointStore implements CheckpointStore {
       startedAt: String(c.startedAt),
       ...(c.match ? { match: c.match } : {}),
       ...(c.node ? { node: c.node } : {}),
+      nodeIndex: String(c.nodeIndex ?? 0),
     });
+    if (!c.node) await this.redis.hdel(this.key, 'node');
   }
 
   async clear(): Promise<void> {

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import {
+  type ControlClient,
   controlKeys,
+  formatSlots,
   INTERNAL_PREFIX,
   pubsubHardLimit,
   pubsubOutputBuffer,
@@ -10,9 +12,10 @@ import {
 import type Redis from 'ioredis';
 
 /**
- * Why notifications may have been lost (design invariant 5). Each is a metric label and a log line. The last
- * five are replica mode's (replica-watch.ts): the replica restarted, was fully resynchronised (its data replaced
- * without a keyspace event), changed history (failover, restart of its primary), was promoted, or is lost.
+ * Why notifications may have been lost (design invariant 5). Each is a metric label and a log line. Five are
+ * replica mode's (replica-watch.ts): the replica restarted, was fully resynchronised (its data replaced without
+ * a keyspace event), changed history (failover, restart of its primary), was promoted, or is lost. In a Redis
+ * Cluster, `failover` and `reshard` are slots that changed owner (cluster-capture.ts).
  */
 export type GapCause =
   | 'reconnect'
@@ -26,11 +29,12 @@ export type GapCause =
   | 'full-resync'
   | 'history-break'
   | 'failover'
-  | 'replica-lost';
+  | 'replica-lost'
+  | 'reshard';
 
 /** The primary (capture's own writes) and the node capture subscribes and reads on (the primary itself, or a replica). */
 export interface MonitoredNodes {
-  readonly control: () => Redis;
+  readonly control: () => ControlClient;
   readonly reader: () => Redis;
 }
 
@@ -45,6 +49,13 @@ export interface GapMonitorOptions {
   readonly onOutputBuffer?: (bytes: number) => void;
   /** The subscriber was not among the reader's pub/sub clients for two ticks in a row. */
   readonly onSubscriberMissing?: () => void;
+  /**
+   * A Redis Cluster shard: the heartbeat key must be in one of its slots (a hash tag), and its gaps are gaps of
+   * its slots only, named in the gap record and rescanned alone. Unset = the whole keyspace.
+   */
+  readonly shard?: { readonly heartbeatTag: string; readonly slots: () => readonly number[] };
+  /** Whether this monitor checks capture's downtime at start (one per process; default true). */
+  readonly checkDowntime?: boolean;
 }
 
 const HEALED = `
@@ -91,8 +102,9 @@ export class GapMonitor {
     private readonly nodes: MonitoredNodes,
     private readonly opts: GapMonitorOptions,
   ) {
+    const tag = opts.shard ? `{${opts.shard.heartbeatTag}}` : '';
     this.heartbeatKey = Buffer.from(
-      `${INTERNAL_PREFIX}hb:${opts.sourceId}:${randomBytes(4).toString('hex')}`,
+      `${INTERNAL_PREFIX}hb:${opts.sourceId}:${randomBytes(4).toString('hex')}${tag}`,
     );
     this.aliveKey = controlKeys.alive(opts.sourceId);
     this.gapsKey = controlKeys.gaps(opts.sourceId);
@@ -106,7 +118,8 @@ export class GapMonitor {
     await control.hset(this.gapsKey, 'since', String(this.since));
     const last = await control.get(this.aliveKey);
     const silentMs = last === null ? null : Date.now() - Number(last);
-    if (silentMs !== null && silentMs > this.opts.intervalMs * 2 + this.opts.timeoutMs) {
+    const downtime = silentMs !== null && silentMs > this.opts.intervalMs * 2 + this.opts.timeoutMs;
+    if (downtime && this.opts.checkDowntime !== false) {
       this.gap('downtime', { silentMs });
     }
     await control.set(this.aliveKey, String(Date.now()));
@@ -126,9 +139,12 @@ export class GapMonitor {
     this.lastBuffer = 0;
   }
 
-  /** A gap found elsewhere (the replica watcher): recorded and healed like the monitor's own. */
-  report(cause: GapCause, detail: Record<string, unknown>): void {
-    this.gap(cause, detail);
+  /**
+   * A gap found elsewhere (the replica watcher, a cluster topology change): recorded and healed like the
+   * monitor's own; `slots` names the slots it covers when they are not this monitor's shard's.
+   */
+  report(cause: GapCause, detail: Record<string, unknown>, slots?: readonly number[]): void {
+    this.gap(cause, detail, slots);
   }
 
   /** Whether a notification is our own heartbeat (then it is consumed here, not captured). */
@@ -164,17 +180,19 @@ export class GapMonitor {
   }
 
   /** Recorded before the callback starts the heal, on the same connection, so a heal is never written first. */
-  private gap(cause: GapCause, detail: Record<string, unknown>): void {
+  private gap(cause: GapCause, detail: Record<string, unknown>, only?: readonly number[]): void {
+    const slots = only ?? this.opts.shard?.slots();
+    const named = slots ? formatSlots(slots) : 'all';
     this.nodes
       .control()
       .multi()
-      .hset(this.gapsKey, 'lastGapAt', String(Date.now()), 'lastGapCause', cause)
+      .hset(this.gapsKey, 'lastGapAt', String(Date.now()), 'lastGapCause', cause, 'lastGapSlots', named)
       .hsetnx(this.gapsKey, 'since', String(this.since)) // FLUSHDB emptied the record with the data
       .hdel(this.gapsKey, 'lastHealedAt')
       .hincrby(this.gapsKey, 'gaps', 1)
       .exec()
       .catch(() => undefined); // Redis down: the reconnect itself is a gap recorded once it is back
-    this.opts.onGap(cause, detail);
+    this.opts.onGap(cause, slots ? { ...detail, slots } : detail);
   }
 
   /**

@@ -9,3 +9,4 @@ export * from './reconciler';
 export * from './to-event';
 export * from './snapshot-runner';
 export * from './notification-probe';
+export * from './cluster-capture';

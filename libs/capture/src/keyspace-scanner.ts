@@ -10,6 +10,8 @@ export interface ScanCheckpoint {
   readonly match?: string;
   /** The run id of the server the cursor belongs to: a SCAN cursor means nothing on another server. */
   readonly node?: string;
+  /** Which of the scanned nodes (a cluster's shards, in order) the cursor is on; 0 for one node. */
+  readonly nodeIndex?: number;
 }
 
 /** A resumed or running scan found its cursor belongs to another server than the one it now reads. */
@@ -43,41 +45,54 @@ export interface ScanResult extends ScanCheckpoint {
   readonly completed: boolean;
 }
 
+/** What a scan covers: one node, or several (a Redis Cluster's shards); a getter when they may change. */
+export type ScanNodes = Redis | (() => Redis | readonly Redis[]);
+
 /**
  * SCAN the keyspace and re-capture every key through the log with a fresh version (design invariant 6): the
  * snapshot/backfill and the gap reconciliation. SCAN returns every key that exists for the whole scan at least
- * once; keys written meanwhile are live capture's job. Internal `__cdc:` keys are skipped.
+ * once; keys written meanwhile are live capture's job. Internal `__cdc:` keys are skipped. Several nodes (the
+ * shards of a cluster) are scanned one after the other; `filter` keeps only some keys (the slots of a gap).
  */
 export class KeyspaceScanner {
-  private readonly node: () => Redis;
+  private readonly nodes: () => readonly Redis[];
 
-  /** `redis`: the node to scan, or a getter when it may change (a replica after a failover). */
   constructor(
-    redis: Redis | (() => Redis),
+    nodes: ScanNodes,
     private readonly recapture: (keys: Buffer[]) => Promise<number>,
     private readonly checkpoints: CheckpointStore,
   ) {
-    this.node = typeof redis === 'function' ? redis : () => redis;
+    this.nodes =
+      typeof nodes === 'function'
+        ? () => {
+            const n = nodes();
+            return Array.isArray(n) ? (n as readonly Redis[]) : [n as Redis];
+          }
+        : () => [nodes];
   }
 
-  async run(opts: ScanOptions): Promise<ScanResult> {
+  async run(opts: ScanOptions & { readonly filter?: (key: Buffer) => boolean }): Promise<ScanResult> {
     const count = opts.count ?? 500;
-    let client = this.node();
-    let node = await readRunId(client);
     const fresh = (): ScanCheckpoint => ({
       cursor: '0',
       scanned: 0,
       captured: 0,
       startedAt: Date.now(),
       ...(opts.match ? { match: opts.match } : {}),
-      node,
+      nodeIndex: 0,
     });
     let state: ScanCheckpoint = opts.resumeFrom ?? fresh();
     const limiter = new RateLimiter(opts.rate);
-    do {
+    let client: Redis | undefined;
+    let node = '';
+    for (;;) {
       if (opts.signal?.aborted) return { ...state, completed: false };
-      if (this.node() !== client) {
-        client = this.node();
+      const index = state.nodeIndex ?? 0;
+      const nodes = this.nodes();
+      if (index >= nodes.length) break;
+      const current = nodes[index] as Redis;
+      if (current !== client) {
+        client = current;
         node = await readRunId(client);
       }
       if (state.node !== undefined && state.node !== node) {
@@ -87,24 +102,27 @@ export class KeyspaceScanner {
               'SCAN cursors do not carry over between servers; start the scan over (without --resume)',
           );
         state = fresh();
+        continue;
       }
       const step = await scanStep(client, state.cursor, {
         count,
         ...(opts.match ? { match: opts.match } : {}),
       });
-      const keys = step.keys.filter((k) => !isInternalKey(k));
+      const keys = step.keys.filter((k) => !isInternalKey(k) && (!opts.filter || opts.filter(k)));
       await limiter.take(keys.length, opts.signal);
       const captured = keys.length > 0 ? await this.recapture(keys) : 0;
+      const done = step.cursor === '0';
       state = {
         ...state,
-        node,
+        // A node scanned to its end hands over to the next one, from its own cursor 0.
+        ...(done ? { nodeIndex: index + 1, node: undefined } : { nodeIndex: index, node }),
         cursor: step.cursor,
         scanned: state.scanned + keys.length,
         captured: state.captured + captured,
       };
       await this.checkpoints.save(state);
       opts.onProgress?.(state);
-    } while (state.cursor !== '0');
+    }
     await this.checkpoints.clear();
     return { ...state, completed: true };
   }

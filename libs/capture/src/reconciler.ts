@@ -1,4 +1,5 @@
 import type { Logger } from '@cdc/observability';
+import { formatSlots, keyHashSlot } from '@cdc/redis';
 import type { GapCause } from './gap-monitor';
 import type { CheckpointStore, KeyspaceScanner, ScanResult } from './keyspace-scanner';
 
@@ -14,17 +15,24 @@ export interface ReconcilerOptions {
  * running scan may already have passed the keys the new gap touched. Keys deleted during a gap are not found
  * by a Redis scan; the verifier's two-sided scan heals those.
  */
+/** What a heal scans: everything (null), or only the slots of a cluster gap. */
+export type ScanScope = ReadonlySet<number> | null;
+
 export class Reconciler {
   private running: Promise<void> | undefined;
-  private queued: GapCause[] = [];
+  private queued: Array<{ cause: GapCause; slots?: readonly number[] }> = [];
   private readonly abort = new AbortController();
+  private readonly scannerFor: (scope: ScanScope) => KeyspaceScanner;
 
+  /** `scanner`: one for everything, or (a cluster) one per scope, over the shards that serve its slots. */
   constructor(
-    private readonly scanner: KeyspaceScanner,
+    scanner: KeyspaceScanner | ((scope: ScanScope) => KeyspaceScanner),
     private readonly checkpoints: CheckpointStore,
     private readonly logger: Logger,
     private readonly opts: ReconcilerOptions,
-  ) {}
+  ) {
+    this.scannerFor = typeof scanner === 'function' ? scanner : () => scanner;
+  }
 
   get active(): boolean {
     return this.running !== undefined;
@@ -39,19 +47,32 @@ export class Reconciler {
     }
   }
 
-  request(cause: GapCause, resumeCursor?: string): void {
-    this.queued.push(cause);
+  /** A heal of `slots` only (a cluster shard's gap), or of everything. */
+  request(cause: GapCause, resumeCursor?: string, slots?: readonly number[]): void {
+    this.queued.push(slots ? { cause, slots } : { cause });
     this.running ??= this.loop(resumeCursor).finally(() => (this.running = undefined));
   }
 
   private async loop(resumeCursor?: string): Promise<void> {
     let resume = resumeCursor !== undefined ? await this.checkpoints.load() : null;
     while (this.queued.length > 0 && !this.abort.signal.aborted) {
-      const causes = [...new Set(this.queued)];
+      const batch = this.queued;
       this.queued = [];
-      this.logger.warn({ causes, resumeFrom: resume?.cursor }, 'reconciliation scan started');
+      const causes = [...new Set(batch.map((q) => q.cause))];
+      // Gaps arriving meanwhile fold into one scan: of everything if any of them needs it, else of their slots.
+      const scope: ScanScope =
+        resume || batch.some((q) => !q.slots) ? null : new Set(batch.flatMap((q) => q.slots ?? []));
+      this.logger.warn(
+        {
+          causes,
+          resumeFrom: resume?.cursor,
+          slots: scope ? formatSlots([...scope].sort((a, b) => a - b)) : 'all',
+        },
+        'reconciliation scan started',
+      );
       try {
-        const result = await this.scanner.run({
+        const result = await this.scannerFor(scope).run({
+          ...(scope ? { filter: (key: Buffer) => scope.has(keyHashSlot(key)) } : {}),
           rate: this.opts.rate,
           resumeFrom: resume,
           // A heal restarts on whatever server capture reads now: a cursor of another one would skip keys.
@@ -66,7 +87,7 @@ export class Reconciler {
         );
       } catch (err) {
         this.logger.error({ err, causes }, 'reconciliation scan failed; will retry');
-        this.queued.push(...causes);
+        this.queued.push(...batch);
         await new Promise((r) => setTimeout(r, 1000));
       }
       resume = null;

@@ -1,7 +1,7 @@
 import type { CdcConfig } from '@cdc/config';
 import { createKafka, ensureChangeTopics, orderedProducer } from '@cdc/kafka';
 import type { Logger, Metrics } from '@cdc/observability';
-import { RedisSource } from '@cdc/redis';
+import { openSourceAccess, type SourceAccess } from '@cdc/redis';
 import { CapturePipeline } from './capture-pipeline';
 import { FileCheckpointStore } from './checkpoints';
 import { KeyspaceScanner, type ScanResult } from './keyspace-scanner';
@@ -39,16 +39,17 @@ export async function runSnapshot(
   const kafka = createKafka(kafkaCfg, logger);
   const producer = orderedProducer(kafka);
   const started = Date.now();
-  let source: RedisSource | undefined;
+  let source: SourceAccess | undefined;
   try {
-    // Scans and reads where capture reads (REDIS_READ_FROM): on a replica, the primary pays nothing.
-    source = await RedisSource.open(redisCfg, 'cdc-snapshot');
-    const redis = source.reader;
+    // Scans and reads where capture reads (REDIS_READ_FROM): on a replica, the primary pays nothing; on a
+    // Redis Cluster, every shard is scanned in turn.
+    source = await openSourceAccess(redisCfg, 'cdc-snapshot');
+    const access = source;
     await ensureChangeTopics(kafka, config);
     await producer.connect();
     const pipeline = CapturePipeline.fromConfig(
       config,
-      source.versionedReader(),
+      access.reader,
       redisCfg.db,
       producer,
       metrics,
@@ -62,8 +63,12 @@ export async function runSnapshot(
         `the checkpoint was taken with --match ${previous.match ?? '(none)'}; resume with the same pattern`,
       );
     }
-    opts.onStart?.(await redis.dbsize(), previous?.scanned ?? 0);
-    const scanner = new KeyspaceScanner(redis, (keys) => pipeline.capture(keys, 'snapshot'), checkpoints);
+    opts.onStart?.(await access.dbsize(), previous?.scanned ?? 0);
+    const scanner = new KeyspaceScanner(
+      () => access.scanNodes(),
+      (keys) => pipeline.capture(keys, 'snapshot'),
+      checkpoints,
+    );
     const result = await scanner.run({
       rate: opts.rate,
       resumeFrom: previous,
