@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { CheckpointStore, ShardLeases } from '@cdc/dynamo';
-import { controlKeys } from '@cdc/redis';
-import type Redis from 'ioredis';
+import { type ControlClient, controlKeys } from '@cdc/redis';
 
 const CLOSED = 'closed:';
 
@@ -22,7 +21,7 @@ export class RedisStreamCheckpoints implements CheckpointStore {
   private readonly key: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: ControlClient,
     source: string,
     table: string,
   ) {
@@ -66,7 +65,7 @@ export class RedisShardLeases implements ShardLeases {
   readonly renewEveryMs: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: ControlClient,
     private readonly source: string,
     private readonly table: string,
     private readonly ttlMs = 15_000,

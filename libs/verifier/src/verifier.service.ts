@@ -11,10 +11,15 @@ import {
 } from '@cdc/dynamo';
 import { HealthRegistry, LOGGER, type Logger, Metrics } from '@cdc/observability';
 import { decodeText, keyToPk, type RedisState } from '@cdc/parity';
-import { controlKeys, RedisSource, VersionedReader } from '@cdc/redis';
+import {
+  type ControlClient,
+  controlKeys,
+  type KeyReader,
+  openSourceAccess,
+  type SourceAccess,
+} from '@cdc/redis';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import type Redis from 'ioredis';
 import { ParityLedger, type Verdict } from './parity-ledger';
 import { ParityWindow } from './parity-window';
 import { check, recordImage, safeState } from './record-check';
@@ -33,10 +38,10 @@ const PUBLISH_EVERY_MS = 2_000;
 export class VerifierService implements OnApplicationBootstrap, OnApplicationShutdown {
   readonly ledger = new ParityLedger();
   readonly window: ParityWindow;
-  private source: RedisSource | undefined;
-  /** The primary: checkpoints, leases and the published parity window live there. */
-  private redis: Redis | undefined;
-  private reader: VersionedReader | undefined;
+  private source: SourceAccess | undefined;
+  /** The primary (or a cluster client): checkpoints, leases and the published parity window live there. */
+  private redis: ControlClient | undefined;
+  private reader: KeyReader | undefined;
   private dynamo: DynamoDBClient | undefined;
   private streams: DynamoDBStreamsClient | undefined;
   private stream: StreamReader | undefined;
@@ -66,12 +71,11 @@ export class VerifierService implements OnApplicationBootstrap, OnApplicationShu
   async onApplicationBootstrap(): Promise<void> {
     const { redis: redisCfg } = this.config.require('redis');
     // Records are checked where capture reads (REDIS_READ_FROM): on a replica, the primary pays nothing.
-    this.source = await RedisSource.open(redisCfg, 'cdc-verifier', {
+    this.source = await openSourceAccess(redisCfg, 'cdc-verifier', {
       onError: (err) => this.log.warn({ err: err.message }, 'redis connection error; reconnecting'),
     });
-    const source = this.source;
-    this.redis = source.control;
-    this.reader = source.versionedReader();
+    this.redis = this.source.control;
+    this.reader = this.source.reader;
     this.dynamo = createDynamoClient(this.config.dynamo);
     this.running = true;
     this.publisher = setInterval(() => void this.publish(), PUBLISH_EVERY_MS);
@@ -90,7 +94,7 @@ export class VerifierService implements OnApplicationBootstrap, OnApplicationShu
     if (!streamArn || !this.running) return;
     this.streams = createStreamsClient(this.config.dynamo);
     const { sourceId, table } = this.config;
-    const redis = this.redis as Redis;
+    const redis = this.redis as ControlClient;
     this.stream = new StreamReader(this.streams, streamArn, {
       startAt: 'TRIM_HORIZON',
       pollIntervalMs: 250,
@@ -186,7 +190,7 @@ export class VerifierService implements OnApplicationBootstrap, OnApplicationShu
   }
 
   private async readRedis(keys: Buffer[]): Promise<RedisState[]> {
-    const states = await (this.reader as VersionedReader).read(keys, false);
+    const states = await (this.reader as KeyReader).read(keys, false);
     return states.map((s) => ({ value: s.value, expireAtMs: s.expireAtMs }));
   }
 

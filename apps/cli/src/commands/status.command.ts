@@ -1,7 +1,7 @@
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { type Admin, createKafka } from '@cdc/kafka';
 import { createLogger } from '@cdc/observability';
-import { createRedisClient } from '@cdc/redis';
+import { type ControlClient, openControlClient } from '@cdc/redis';
 import { type ReadinessOptions, StatusCollector, type StatusReport } from '@cdc/verifier';
 import { resolveConfig } from '../endpoints';
 import { fail, printJson } from '../output';
@@ -52,15 +52,15 @@ export class StatusCommand extends CommandRunner {
     const { redis: redisCfg, kafka: kafkaCfg } = config.require('redis', 'kafka');
     // One attempt, no reconnect loop: a status that hangs while Redis is away tells nobody anything.
     let redisError = '';
-    const redis = createRedisClient(
-      redisCfg,
-      'cdc-status',
-      { maxRetriesPerRequest: 2, retryStrategy: () => null },
-      (err) => (redisError = err.message),
-    );
+    let redis: ControlClient | undefined;
     let admin: Admin | undefined;
     try {
-      await redis.connect().catch((err: Error) => {
+      redis = await openControlClient(
+        redisCfg,
+        'cdc-status',
+        { maxRetriesPerRequest: 2, retryStrategy: () => null },
+        (err) => (redisError = err.message),
+      ).catch((err: Error) => {
         throw new Error(`cannot reach Redis (${redisError || err.message}): check REDIS_URL and REDIS_DB`);
       });
       admin = createKafka(kafkaCfg, createLogger('fatal', 'cdc-status', process.stderr)).admin();
@@ -80,7 +80,7 @@ export class StatusCommand extends CommandRunner {
       fail(`status could not be collected: ${(err as Error).message}`);
     } finally {
       await admin?.disconnect().catch(() => undefined);
-      redis.disconnect();
+      redis?.disconnect();
     }
   }
 

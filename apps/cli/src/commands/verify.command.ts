@@ -6,7 +6,7 @@ import { type CdcConfig, ConfigError, type RedisConfig } from '@cdc/config';
 import { createDynamoClient, describeTable } from '@cdc/dynamo';
 import { createKafka, ensureChangeTopics, orderedProducer } from '@cdc/kafka';
 import { createLogger, type Logger, Metrics } from '@cdc/observability';
-import { RedisSource } from '@cdc/redis';
+import { openSourceAccess, type SourceAccess } from '@cdc/redis';
 import {
   FileVerifyCheckpoints,
   formatSummary,
@@ -37,21 +37,14 @@ interface Repairer {
 }
 
 /** --repair re-captures keys with the capture pipeline itself (origin=repair): one writer path to the table. */
-async function openRepairer(config: CdcConfig, source: RedisSource, logger: Logger): Promise<Repairer> {
+async function openRepairer(config: CdcConfig, source: SourceAccess, logger: Logger): Promise<Repairer> {
   const { redis: redisCfg, kafka: kafkaCfg } = config.require('redis', 'kafka');
   const kafka = createKafka(kafkaCfg, logger);
   const producer = orderedProducer(kafka);
   await ensureChangeTopics(kafka, config);
   await producer.connect();
   const metrics = new Metrics({ defaultMetrics: false });
-  const pipeline = CapturePipeline.fromConfig(
-    config,
-    source.versionedReader(),
-    redisCfg.db,
-    producer,
-    metrics,
-    logger,
-  );
+  const pipeline = CapturePipeline.fromConfig(config, source.reader, redisCfg.db, producer, metrics, logger);
   return {
     repair: (keys) => pipeline.capture(keys, 'repair'),
     close: () => producer.disconnect().catch(() => undefined),
@@ -80,7 +73,7 @@ export class VerifyCommand extends CommandRunner {
     const onSignal = () => abort.abort();
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
-    let source: RedisSource | undefined;
+    let source: SourceAccess | undefined;
     const dynamo = createDynamoClient(config.dynamo);
     const bar = new SingleBar({
       format:
@@ -92,7 +85,8 @@ export class VerifyCommand extends CommandRunner {
     let repairer: Repairer | undefined;
     try {
       // Keys are scanned and read where capture reads (REDIS_READ_FROM); the summary goes to the primary.
-      source = await RedisSource.open(redisCfg, 'cdc-verify');
+      source = await openSourceAccess(redisCfg, 'cdc-verify');
+      const access = source;
       if (!(await describeTable(dynamo, config.table)))
         fail(
           `DynamoDB table "${config.table}" does not exist: nothing to verify. Start the applier (it creates the ` +
@@ -104,9 +98,9 @@ export class VerifyCommand extends CommandRunner {
       let resumedAt = 0;
       const scan = new TwoSidedScan({
         dynamo,
-        redis: source.control,
-        reader: source.reader,
-        versioned: source.versionedReader(),
+        redis: access.control,
+        nodes: () => access.scanNodes(),
+        versioned: access.reader,
         sourceId: config.sourceId,
         table: config.table,
         writer: config.writer,

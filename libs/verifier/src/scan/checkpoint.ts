@@ -13,8 +13,16 @@ export interface VerifyCheckpoint {
   readonly segments: number;
   readonly startedAt: number;
   readonly dynamo: ReadonlyArray<{ readonly lastKey: Item | null; readonly done: boolean }>;
-  /** `node`: the run id of the server the cursor belongs to (a SCAN cursor means nothing on another one). */
-  readonly redis: { readonly cursor: string; readonly done: boolean; readonly node?: string };
+  /**
+   * `node`: the run id of the server the cursor belongs to (a SCAN cursor means nothing on another one);
+   * `nodeIndex`: which of the scanned nodes (a cluster's shards, in slot order) it is on.
+   */
+  readonly redis: {
+    readonly cursor: string;
+    readonly done: boolean;
+    readonly node?: string;
+    readonly nodeIndex?: number;
+  };
   readonly counts: ScanCounts;
 }
 

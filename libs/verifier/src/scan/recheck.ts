@@ -1,6 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type Item, keyToPk, type ParityClass, type RedisState } from '@cdc/parity';
-import type { VersionedReader } from '@cdc/redis';
+import type { KeyReader } from '@cdc/redis';
 import type { Verdict } from '../parity-ledger';
 import { check, safeState } from '../record-check';
 import { batchGetItems } from './table-reads';
@@ -31,7 +31,7 @@ export function itemVersion(item: Item | null | undefined): bigint | null {
   return state && state !== 'foreign' ? state.version : null;
 }
 
-export async function readRedis(reader: VersionedReader, keys: readonly Buffer[]): Promise<RedisState[]> {
+export async function readRedis(reader: KeyReader, keys: readonly Buffer[]): Promise<RedisState[]> {
   const states = await reader.read(keys, false); // bump=false: read only, no version taken
   return states.map((s) => ({ value: s.value, expireAtMs: s.expireAtMs }));
 }
@@ -60,7 +60,7 @@ export async function recheck(
   deps: {
     readonly dynamo: DynamoDBClient;
     readonly table: string;
-    readonly reader: VersionedReader;
+    readonly reader: KeyReader;
     readonly writer: string;
     readonly graceMs: number;
   },

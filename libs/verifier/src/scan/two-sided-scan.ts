@@ -1,6 +1,14 @@
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ATTR, decodeText, type Item, keyToPk, type RedisState } from '@cdc/parity';
-import { controlKeys, isInternalKey, readRunId, scanStep, VersionedReader } from '@cdc/redis';
+import {
+  type ControlClient,
+  controlKeys,
+  isInternalKey,
+  type KeyReader,
+  readRunId,
+  scanStep,
+  VersionedReader,
+} from '@cdc/redis';
 import type Redis from 'ioredis';
 import type { Verdict } from '../parity-ledger';
 import { check, safeState } from '../record-check';
@@ -20,12 +28,15 @@ import { batchGetItems, scanPage } from './table-reads';
 
 export interface TwoSidedScanDeps {
   readonly dynamo: DynamoDBClient;
-  /** The primary: the scan's summary for `cdc status` is written here. */
-  readonly redis: Redis;
-  /** Where keys are scanned and read (REDIS_READ_FROM: a replica spares the primary); default `redis`. */
-  readonly reader?: Redis;
-  /** The versioned reader of that node (RedisSource.versionedReader()); default: one on `reader`. */
-  readonly versioned?: VersionedReader;
+  /** The primary (or a cluster client): the scan's summary for `cdc status` is written here. */
+  readonly redis: ControlClient;
+  /**
+   * Where keys are scanned (REDIS_READ_FROM: a replica spares the primary; a cluster: one node per shard,
+   * scanned in turn); default the `redis` connection.
+   */
+  readonly nodes?: () => readonly Redis[];
+  /** Versioned reads where capture reads (SourceAccess.reader); default: on the first node. */
+  readonly versioned?: KeyReader;
   readonly sourceId: string;
   readonly table: string;
   /** The replicator's signature: items written by anyone else are `foreign`. */
@@ -70,12 +81,12 @@ const SEEN_MISSING_MAX = 100_000;
  * the log (design invariant 6): one writer path fixes the table. Both sides checkpoint per page.
  */
 export class TwoSidedScan {
-  private readonly reader: VersionedReader;
-  private readonly node: Redis;
+  private readonly reader: KeyReader;
+  private readonly nodes: () => readonly Redis[];
 
   constructor(private readonly deps: TwoSidedScanDeps) {
-    this.node = deps.reader ?? deps.redis;
-    this.reader = deps.versioned ?? new VersionedReader(this.node);
+    this.nodes = deps.nodes ?? (() => [deps.redis as Redis]);
+    this.reader = deps.versioned ?? new VersionedReader(() => this.nodes()[0] as Redis);
   }
 
   async run(opts: TwoSidedScanOptions = {}): Promise<ScanReport> {
@@ -118,7 +129,7 @@ export class TwoSidedScan {
   private async initialState(opts: TwoSidedScanOptions): Promise<{ state: RunState; resumed: boolean }> {
     const match = opts.match ?? null;
     const previous = opts.resume ? ((await opts.checkpoints?.load()) ?? null) : null;
-    const node = await readRunId(this.node);
+    const node = await readRunId(this.nodes()[previous?.redis.nodeIndex ?? 0] as Redis);
     if (previous) {
       const problem =
         resumeProblem(previous, {
@@ -141,7 +152,7 @@ export class TwoSidedScan {
       segments,
       startedAt: Date.now(),
       dynamo: Array.from({ length: segments }, () => ({ lastKey: null, done: false })),
-      redis: { cursor: '0', done: false, node },
+      redis: { cursor: '0', done: false, node, nodeIndex: 0 },
       counts: emptyCounts(),
     };
     return { state, resumed: false };
@@ -180,7 +191,7 @@ export class TwoSidedScan {
   private async expected(): Promise<{ items: number; keys: number }> {
     const [{ Table }, keys] = await Promise.all([
       this.deps.dynamo.send(new DescribeTableCommand({ TableName: this.deps.table })),
-      this.node.dbsize(),
+      Promise.all(this.nodes().map((n) => n.dbsize())).then((sizes) => sizes.reduce((a, b) => a + b, 0)),
     ]);
     return { items: Table?.ItemCount ?? 0, keys };
   }
@@ -240,7 +251,12 @@ export class TwoSidedScan {
   private async redisSide(ctx: RunContext): Promise<void> {
     const count = ctx.opts.pageSize ?? 250;
     while (!ctx.state.redis.done && !ctx.signal.aborted) {
-      const step = await scanStep(this.node, ctx.state.redis.cursor, {
+      const nodes = this.nodes();
+      const index = ctx.state.redis.nodeIndex ?? 0;
+      const client = nodes[index] as Redis;
+      if (ctx.state.redis.node === undefined)
+        ctx.state.redis = { ...ctx.state.redis, node: await readRunId(client) };
+      const step = await scanStep(client, ctx.state.redis.cursor, {
         count,
         ...(ctx.opts.match ? { match: ctx.opts.match } : {}),
       });
@@ -249,7 +265,12 @@ export class TwoSidedScan {
       if (ctx.signal.aborted) return;
       const counts = await this.checkKeys(ctx, keys);
       if (!counts) return;
-      ctx.state.redis = { ...ctx.state.redis, cursor: step.cursor, done: step.cursor === '0' };
+      // A node scanned to its end hands over to the next one (a cluster's next shard), from cursor 0.
+      const last = step.cursor === '0' && index + 1 >= nodes.length;
+      ctx.state.redis =
+        step.cursor === '0' && !last
+          ? { cursor: '0', done: false, nodeIndex: index + 1 }
+          : { ...ctx.state.redis, cursor: step.cursor, done: last };
       ctx.commit(counts);
     }
   }

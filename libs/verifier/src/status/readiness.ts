@@ -109,7 +109,10 @@ function gapsCheck({ gaps }: ReadinessInputs): Outcome {
     return { ok: true, detail: `gap-free since ${iso(since)} (${gaps.gaps} gaps so far, all healed)` };
   return {
     ok: false,
-    detail: `gap (${gaps.lastGapCause ?? 'unknown cause'}) at ${iso(gaps.lastGapAt ?? 0)} not healed yet: its reconciliation scan is running or was interrupted (restart capture to resume it)`,
+    detail:
+      `gap (${gaps.lastGapCause ?? 'unknown cause'}` +
+      (gaps.lastGapSlots && gaps.lastGapSlots !== 'all' ? `, slots ${gaps.lastGapSlots}` : '') +
+      `) at ${iso(gaps.lastGapAt ?? 0)} not healed yet: its reconciliation scan is running or was interrupted (restart capture to resume it)`,
   };
 }
 

@@ -6,8 +6,8 @@ import {
   parseGapRecord,
   type ScanSummary,
   type StreamParitySnapshot,
+  type ControlClient,
 } from '@cdc/redis';
-import type Redis from 'ioredis';
 import {
   gapFreeSince,
   type PartitionLag,
@@ -100,7 +100,7 @@ function json<T>(text: string | null): T | null {
  */
 export class StatusCollector {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: ControlClient,
     private readonly admin: Admin | undefined,
     private readonly config: CdcConfig,
   ) {}
@@ -138,18 +138,13 @@ export class StatusCollector {
 
   private async readRedis(): Promise<[string | null, Record<string, string>, string | null, string | null]> {
     const { sourceId: source, table } = this.config;
-    const replies = await this.redis
-      .multi()
-      .get(controlKeys.alive(source))
-      .hgetall(controlKeys.gaps(source))
-      .get(controlKeys.streamParity(source, table))
-      .get(controlKeys.lastScan(source, table))
-      .exec();
-    const values = (replies ?? []).map(([err, value]) => {
-      if (err) throw err;
-      return value;
-    });
-    return values as [string | null, Record<string, string>, string | null, string | null];
+    // Four single-key reads, not one MULTI: in a Redis Cluster the keys live in different slots.
+    return Promise.all([
+      this.redis.get(controlKeys.alive(source)),
+      this.redis.hgetall(controlKeys.gaps(source)),
+      this.redis.get(controlKeys.streamParity(source, table)),
+      this.redis.get(controlKeys.lastScan(source, table)),
+    ]);
   }
 
   private async consumerLag(): Promise<PartitionOffsets[] | Unknown> {

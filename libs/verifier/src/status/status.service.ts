@@ -2,8 +2,7 @@ import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { CdcConfig } from '@cdc/config';
 import { type Admin, createKafka } from '@cdc/kafka';
 import { LOGGER, type Logger } from '@cdc/observability';
-import { createRedisClient } from '@cdc/redis';
-import type Redis from 'ioredis';
+import { type ControlClient, openControlClient } from '@cdc/redis';
 import { StatusCollector, type StatusReport } from './status-collector';
 
 /**
@@ -13,7 +12,7 @@ import { StatusCollector, type StatusReport } from './status-collector';
 @Injectable()
 export class StatusService implements OnApplicationShutdown {
   private collector: Promise<StatusCollector> | undefined;
-  private redis: Redis | undefined;
+  private redis: ControlClient | undefined;
   private admin: Admin | undefined;
   private readonly log: Logger;
 
@@ -35,10 +34,9 @@ export class StatusService implements OnApplicationShutdown {
   private async connect(): Promise<StatusCollector> {
     const redisCfg = this.config.require('redis').redis;
     // Fail a request rather than hold it while Redis is away: the answer is NOT READY either way.
-    this.redis = createRedisClient(redisCfg, 'cdc-status', { maxRetriesPerRequest: 2 }, (err) =>
+    this.redis = await openControlClient(redisCfg, 'cdc-status', { maxRetriesPerRequest: 2 }, (err) =>
       this.log.warn({ err: err.message }, 'redis connection error; reconnecting'),
     );
-    await this.redis.connect();
     if (this.config.kafka) {
       this.admin = createKafka(this.config.kafka, this.log).admin();
       await this.admin.connect();
