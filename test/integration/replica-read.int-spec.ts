@@ -2,7 +2,9 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { loadConfig } from '@cdc/config';
 import { splitVersion } from '@cdc/contracts';
 import {
+  ClusterTopologyError,
   EPOCH_MARKER_KEY,
+  openSourceAccess,
   parseMarker,
   readReplication,
   RedisSource,
@@ -175,16 +177,18 @@ describe('what is not one replica of our primary is refused, by name', () => {
     expect((err as Error).message).toContain(`127.0.0.1:${port}`);
   });
 
-  it('a Redis Cluster node, in either mode, before anything else is tried', async () => {
+  it('a Redis Cluster node is read as a cluster; one that serves no slot yet is refused, by name', async () => {
     const node = await startRedisServer({
       args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf'],
     });
     try {
       for (const readFrom of ['primary', 'replica']) {
         const cfg = loadConfig({ REDIS_URL: node.url, REDIS_READ_FROM: readFrom }).require('redis').redis;
-        const err = await RedisSource.open(cfg, 'int-cluster').catch((e: unknown) => e);
-        expect(err).toBeInstanceOf(SourceTopologyError);
-        expect((err as Error).message).toContain(`127.0.0.1:${node.port}) is a Redis Cluster node`);
+        const direct = await RedisSource.open(cfg, 'int-cluster').catch((e: unknown) => e);
+        expect(direct).toBeInstanceOf(SourceTopologyError);
+        const err = await openSourceAccess(cfg, 'int-cluster').catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(ClusterTopologyError);
+        expect((err as Error).message).toContain(`127.0.0.1:${node.port} serves no slot`);
       }
     } finally {
       await node.stop();

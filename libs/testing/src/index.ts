@@ -12,3 +12,4 @@ export * from './child';
 export * from './replica-set';
 export * from './topic-events';
 export * from './redis-cluster';
+export * from './repair-scan';

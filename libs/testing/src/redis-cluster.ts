@@ -83,9 +83,20 @@ async function call<T>(port: number, fn: (c: Redis) => Promise<T>): Promise<T> {
   }
 }
 
-async function cli(args: string[]): Promise<string> {
-  const { stdout } = await run('redis-cli', args, { maxBuffer: 16 * 1024 * 1024, timeout: 300_000 });
-  return stdout;
+async function cli(args: string[], attempts = 1): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const { stdout } = await run('redis-cli', args, { maxBuffer: 16 * 1024 * 1024, timeout: 300_000 });
+      return stdout;
+    } catch (err) {
+      const e = err as Error & { stdout?: string; stderr?: string };
+      if (attempt >= attempts)
+        throw new Error(
+          `redis-cli ${args.join(' ')} failed: ${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`,
+        );
+      await new Promise((r) => setTimeout(r, 1_000)); // the cluster's gossip may not know a new node yet
+    }
+  }
 }
 
 export async function startCluster(
@@ -164,24 +175,25 @@ export async function startCluster(
       nodes.push(primary);
       added.push(primary);
       await cli(['--cluster', 'add-node', `127.0.0.1:${primary.port}`, `127.0.0.1:${anyPort()}`]);
-      await waitFor('the new node to join', async () =>
-        (await topology()).some((r) => r.port === primary.port) ? true : undefined,
-      );
+      await waitStable();
       const primaryId = (await topology()).find((r) => r.port === primary.port)?.id as string;
       for (let i = 0; i < replicaCount; i++) {
         const replica = await startRedisServer({ args: CLUSTER_NODE_ARGS });
         nodes.push(replica);
         added.push(replica);
         expectedReplicas++;
-        await cli([
-          '--cluster',
-          'add-node',
-          `127.0.0.1:${replica.port}`,
-          `127.0.0.1:${anyPort()}`,
-          '--cluster-slave',
-          '--cluster-master-id',
-          primaryId,
-        ]);
+        await cli(
+          [
+            '--cluster',
+            'add-node',
+            `127.0.0.1:${replica.port}`,
+            `127.0.0.1:${anyPort()}`,
+            '--cluster-slave',
+            '--cluster-master-id',
+            primaryId,
+          ],
+          10,
+        );
       }
       await waitStable();
       return added;

@@ -2,7 +2,7 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { CdcConfig } from '@cdc/config';
 import { createDynamoClient } from '@cdc/dynamo';
 import { classify, itemToState, type ItemState } from '@cdc/parity';
-import { VersionedReader } from '@cdc/redis';
+import { type KeyReader, VersionedReader } from '@cdc/redis';
 import type Redis from 'ioredis';
 import pLimit from 'p-limit';
 import { waitFor } from './wait';
@@ -27,12 +27,14 @@ export async function readItem(config: CdcConfig, key: string | Buffer): Promise
  */
 export async function expectReplicated(
   config: CdcConfig,
-  redis: Redis,
+  redis: Redis | KeyReader,
   keys: readonly string[],
   opts: { timeoutMs?: number; concurrency?: number } = {},
 ): Promise<Array<ItemState | null>> {
   const client = createDynamoClient(config.dynamo);
-  const reader = new VersionedReader(redis);
+  // A Redis connection (one node), or a reader of a whole cluster (ClusterVersionedReader).
+  const reader: KeyReader =
+    'read' in redis && !('status' in redis) ? redis : new VersionedReader(redis as Redis);
   const limit = pLimit(opts.concurrency ?? 16);
   try {
     return await Promise.all(
