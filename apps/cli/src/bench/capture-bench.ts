@@ -43,6 +43,8 @@ export interface CaptureBenchOptions {
   readonly pairs: number;
   readonly burstKeys: number;
   readonly valueBytes: number;
+  /** Writes/s offered in every writer phase (paced clients); undefined: closed loop, as fast as Redis answers. */
+  readonly rate?: number;
   /** notify-keyspace-events in B phases (capture's minimum by default). */
   readonly notifyFlags: string;
   /** CDC_CAPTURE_BATCH_SIZE of the capture under test. */
@@ -221,6 +223,7 @@ class Bench {
         keys: this.opts.keys,
         keyPrefix: this.writerPrefix,
         valueBytes: this.opts.valueBytes,
+        ...(this.opts.rate ? { rate: this.opts.rate } : {}),
       };
       const leadIn =
         timing.leadInS > 0
@@ -579,6 +582,7 @@ export async function runCaptureBench(
         clients: opts.clients,
         keys: opts.keys,
         valueBytes: opts.valueBytes,
+        ...(opts.rate ? { rate: opts.rate } : {}),
         pairs: opts.pairs,
         burstKeys: opts.burstKeys,
         captureMode: bench.captureMode,

@@ -123,6 +123,8 @@ export interface CaptureBenchReport {
     readonly clients: number;
     readonly keys: number;
     readonly valueBytes: number;
+    /** Writes/s offered by the paced writer (absent: closed loop). */
+    readonly rate?: number;
     readonly pairs: number;
     readonly burstKeys: number;
     readonly captureMode: 'child-process' | 'in-process';
@@ -443,7 +445,12 @@ export function renderCaptureSection(r: CaptureBenchReport): string {
     '',
     ...wrap(
       `**Writer throughput.** ${s.clients} clients, each awaiting its own \`SET\` of a ${s.valueBytes}-byte ` +
-        `value over ${formatCount(s.keys)} keys (ioredis, auto-pipelining off). Phases alternate A ` +
+        `value over ${formatCount(s.keys)} keys (ioredis, auto-pipelining off)` +
+        (s.rate
+          ? `, paced at ${formatRate(s.rate)} writes in total (\`--rate\`: every phase offers the same load, so ` +
+            'Redis CPU per write compares at equal batching; a phase below it is saturated)'
+          : '') +
+        '. Phases alternate A ' +
         '(notify-keyspace-events "" and nothing listening), ' +
         (s.floorPhases
           ? `N (notify-keyspace-events "${s.notifyFlags}" and a bare subscriber: a raw socket that sends ` +

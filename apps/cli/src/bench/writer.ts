@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type Redis from 'ioredis';
 import { LatencyHistogram } from './stats';
 
@@ -7,6 +8,11 @@ export interface ClosedLoopOptions {
   readonly keys: number;
   readonly keyPrefix: string;
   readonly valueBytes: number;
+  /**
+   * Total writes/s to offer (each client paced at rate ÷ clients); default: as fast as each SET returns. A fixed
+   * rate makes the server's CPU per write comparable between phases: at equal load a server batches equally.
+   */
+  readonly rate?: number;
   /** Called about every 250 ms with the writes done so far. */
   readonly onProgress?: (writes: number, elapsedMs: number) => void;
 }
@@ -50,7 +56,15 @@ export async function runClosedLoopWriter(
     if (owned <= 0) return;
     let seq = 0;
     let t = performance.now();
+    const intervalMs = opts.rate ? (n * 1000) / opts.rate : 0;
+    const firstDue = t + (intervalMs * c) / n; // clients staggered over one interval
     while (t < stopAt) {
+      if (intervalMs > 0) {
+        const due = firstDue + seq * intervalMs;
+        if (due >= stopAt) break;
+        if (due > t) await delay(due - t);
+        t = performance.now();
+      }
       const key = keyName(opts.keyPrefix, c + n * Math.floor(Math.random() * owned));
       const value = sequencedValue(c, ++seq, opts.valueBytes);
       await redis.set(key, value);

@@ -26,6 +26,7 @@ interface BenchCaptureOptions {
   pairs?: number;
   burstKeys?: number;
   valueBytes?: number;
+  rate?: number;
   captureBatchSize?: number;
   notifyFlags?: string;
   captureMain?: string;
@@ -160,6 +161,7 @@ export class BenchCaptureCommand extends CommandRunner {
             pairs: opts.pairs ?? 2,
             burstKeys: opts.burstKeys ?? 200_000,
             valueBytes: opts.valueBytes ?? 32,
+            ...(opts.rate ? { rate: opts.rate } : {}),
             captureBatchSize: opts.captureBatchSize ?? 500,
             notifyFlags: opts.notifyFlags ?? REQUIRED_EVENT_CLASSES,
             ...(opts.captureMain ? { captureMain: resolve(opts.captureMain) } : {}),
@@ -233,6 +235,16 @@ export class BenchCaptureCommand extends CommandRunner {
   })
   parseBurstKeys(value: string): number {
     return positiveInt('--burst-keys', value, 10_000_000);
+  }
+
+  @Option({
+    flags: '--rate <writes/s>',
+    description:
+      'pace the writer at this many writes/s in total in every phase (default: closed loop, as fast as Redis ' +
+      'answers); at equal load, Redis CPU per write compares without the batching a saturated box changes',
+  })
+  parseRate(value: string): number {
+    return positiveInt('--rate', value, 10_000_000);
   }
 
   @Option({ flags: '--value-bytes <n>', description: 'writer value size in bytes (default 32)' })
