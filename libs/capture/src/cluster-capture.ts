@@ -12,6 +12,7 @@ import {
   createNodeClient,
   ensureNotifications,
   formatNode,
+  isTopologyError,
   KeyeventSubscriber,
   shardOf,
   slotTag,
@@ -35,6 +36,8 @@ export function slotsOf(shard: ClusterShard): number[] {
 interface ShardWatch {
   shard: ClusterShard;
   readonly node: string;
+  /** The slot the shard's heartbeat key hashes to: it must stay in the shard, or the beat proves another one. */
+  readonly heartbeatSlot: number;
   readonly monitor: GapMonitor;
   readonly subscriber: KeyeventSubscriber;
 }
@@ -162,7 +165,13 @@ export class ClusterCapture {
     const scope = slots ? new Set(slots) : null;
     void Promise.all(this.readersFor(scope).map((r) => ensureNotifications(r)))
       .catch((err: Error) =>
-        this.log.error({ err: err.message }, 'keyspace notifications are off and cannot be re-enabled'),
+        // A node that is down (a failover under way) is the follower's to replace; only a refusal is news.
+        isTopologyError(err)
+          ? this.log.warn(
+              { err: err.message },
+              'could not check keyspace notifications: the node is unreachable',
+            )
+          : this.log.error({ err: err.message }, 'keyspace notifications are off and cannot be re-enabled'),
       )
       .then(() => this.reconciler?.request(cause, undefined, slots));
   }
@@ -186,6 +195,7 @@ export class ClusterCapture {
     const reader = source.client(node, node.role === 'replica');
     await ensureNotifications(reader);
     const name = `cdc-capture-sub-${randomBytes(3).toString('hex')}`;
+    const heartbeatSlot = shard.ranges[0]?.[0] ?? 0;
     const watch: { shard: ClusterShard } = { shard };
     const monitor = new GapMonitor(
       { control: () => control, reader: () => reader },
@@ -195,7 +205,7 @@ export class ClusterCapture {
         intervalMs: this.config.heartbeatIntervalMs,
         timeoutMs: this.config.heartbeatTimeoutMs,
         checkDowntime,
-        shard: { heartbeatTag: slotTag(shard.ranges[0]?.[0] ?? 0), slots: () => slotsOf(watch.shard) },
+        shard: { heartbeatTag: slotTag(heartbeatSlot), slots: () => slotsOf(watch.shard) },
         onGap: (cause, detail) =>
           this.hooks.onGap(cause, { shard: shard.id, node: formatNode(node), ...detail }),
         onOutputBuffer: (bytes) => this.metrics.captureSubscriberBuffer.set(bytes),
@@ -223,17 +233,51 @@ export class ClusterCapture {
       'subscribed on a shard',
     );
     this.heartbeats.set(monitor.heartbeatKey.toString('latin1'), monitor);
-    this.watches.set(shard.id, Object.assign(watch, { node: formatNode(node), monitor, subscriber }));
+    this.watches.set(
+      shard.id,
+      Object.assign(watch, { node: formatNode(node), heartbeatSlot, monitor, subscriber }),
+    );
   }
 
   private async unwatch(id: string): Promise<void> {
     const w = this.watches.get(id);
     if (!w) return;
     this.watches.delete(id);
-    this.heartbeats.delete(w.monitor.heartbeatKey.toString('latin1'));
+    await this.stopWatch(id, w);
+  }
+
+  private async stopWatch(id: string, w: ShardWatch): Promise<void> {
+    const key = w.monitor.heartbeatKey.toString('latin1');
+    if (this.heartbeats.get(key) === w.monitor) this.heartbeats.delete(key);
     w.monitor.stop();
     await w.subscriber.stop();
     this.log.info({ shard: id, node: w.node }, 'unsubscribed from a shard');
+  }
+
+  /**
+   * Moves a shard's watch: the new subscriber is up before the old one stops. On another node (the one read
+   * was lost or promoted, or a better replica is back), what the old one missed is a gap of the shard's slots.
+   */
+  private async rewatch(old: ShardWatch, shard: ClusterShard): Promise<void> {
+    this.watches.delete(shard.id);
+    try {
+      await this.watch(shard, false);
+    } catch (err) {
+      this.watches.set(shard.id, old);
+      this.log.error(
+        { shard: shard.id, err: (err as Error).message },
+        'cannot move this shard’s subscriber yet; retrying',
+      );
+      return;
+    }
+    await this.stopWatch(shard.id, old);
+    const now = this.watches.get(shard.id);
+    if (now && now.node !== old.node)
+      now.monitor.report(
+        'failover',
+        { from: old.node, to: now.node, reason: 'capture moved' },
+        slotsOf(shard),
+      );
   }
 
   /**
@@ -255,10 +299,12 @@ export class ClusterCapture {
     const after = source.topology;
     this.seen = after;
     const change = topologyChange(before, after);
-    for (const [id, w] of this.watches) {
+    for (const [id, w] of [...this.watches]) {
       const now = after.shards.find((s) => s.id === id);
-      if (!now || now.ranges.length === 0 || formatNode(source.readerOf(now)) !== w.node)
-        await this.unwatch(id);
+      // Emptied or gone: its slots are served elsewhere now (the change below names them).
+      if (!now || now.ranges.length === 0) await this.unwatch(id);
+      else if (formatNode(source.readerOf(now)) !== w.node || !slotsOf(now).includes(w.heartbeatSlot))
+        await this.rewatch(w, now);
       else w.shard = now;
     }
     for (const shard of after.shards) {
