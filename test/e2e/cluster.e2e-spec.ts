@@ -198,6 +198,13 @@ describe('capture on a Redis Cluster', () => {
       .flatMap((g) => g.slots ?? []);
     expect(named.every((s) => movedSlots.includes(s))).toBe(true);
     await settle(keys, load);
+    // The emptied shard removed (its nodes forgotten and shut down): capture goes on with the others.
+    const emptied = (await cluster.topology()).filter((r) => r.slots === 0 && r.role === 'master');
+    const gone = [from?.primary.id, ...(from?.replicas.map((r) => r.id) ?? []), ...emptied.map((r) => r.id)];
+    await cluster.removeNodes([...new Set(gone.filter((id): id is string => id !== undefined))]);
+    const after = startWriter(keys);
+    await settle(keys, after);
+    expect(capture.readerNode?.split(',')).toHaveLength(2);
   });
 
   it('a shard added and the slots rebalanced onto it: capture subscribes there and loses nothing', async () => {
@@ -208,8 +215,7 @@ describe('capture on a Redis Cluster', () => {
     const [added] = await cluster.addShard(1);
     await cluster.rebalance();
     await gapOf(['reshard'], t0);
-    // (The primary the reshard above emptied is a replica now: Redis 7 turns it into one of the node that took
-    // its last slot. So the new primary is the one that got slots, and capture reads there.)
+    // (The shard emptied above was removed: the new primary is the only empty one, so the rebalance fills it.)
     await waitFor('capture to read on the new shard', () => capture.readerNode?.split(','), {
       accept: (nodes) => nodes.includes(`127.0.0.1:${added?.port}`),
     });

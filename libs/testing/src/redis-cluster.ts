@@ -20,6 +20,11 @@ export interface TestCluster {
   addShard(replicas?: number): Promise<TestRedisServer[]>;
   /** Moves `slots` slots from one primary to another (`redis-cli --cluster reshard`). */
   reshard(fromId: string, toId: string, slots: number): Promise<void>;
+  /**
+   * Removes nodes that serve no slot (`redis-cli --cluster del-node`: the others forget them, they shut down),
+   * e.g. a shard whose slots were all resharded away.
+   */
+  removeNodes(ids: readonly string[]): Promise<void>;
   /** Spreads slots evenly, empty primaries included (`redis-cli --cluster rebalance`). */
   rebalance(): Promise<void>;
   /** Waits until every node agrees on one slot map covering all slots, and every replica is attached. */
@@ -133,7 +138,8 @@ export async function startCluster(
     }
     throw new Error('no cluster node answers CLUSTER NODES');
   };
-  const anyPort = () => (alive()[0] as TestRedisServer).port;
+  /** A live node's port (other than `not`: a node about to be removed cannot remove itself). */
+  const anyPort = (not?: number) => (alive().find((n) => n.port !== not) as TestRedisServer).port;
   const waitStable = async () => {
     await waitFor(
       'the cluster to be stable (state ok, one slot map, every replica attached)',
@@ -211,6 +217,16 @@ export async function startCluster(
         String(slots),
         '--cluster-yes',
       ]);
+      await waitStable();
+    },
+    async removeNodes(ids) {
+      for (const id of ids) {
+        const port = (await topology()).find((r) => r.id === id)?.port;
+        await cli(['--cluster', 'del-node', `127.0.0.1:${anyPort(port)}`, id]);
+        const gone = nodes.find((n) => n.port === port);
+        await gone?.stop().catch(() => undefined);
+      }
+      expectedReplicas = (await topology()).filter((r) => r.role === 'slave' && !r.failed).length;
       await waitStable();
     },
     async rebalance() {
