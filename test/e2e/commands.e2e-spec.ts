@@ -13,20 +13,28 @@ import {
   type ParityClass,
   type RedisState,
 } from '@cdc/parity';
-import { createRedisClient, VersionedReader } from '@cdc/redis';
+import {
+  createRedisClient,
+  type KeyReader,
+  openSourceAccess,
+  type SourceAccess,
+  VersionedReader,
+} from '@cdc/redis';
 import {
   bootPipeline,
   type CdcConfig,
   type ReplicaSet,
+  startCluster,
   startRedisServer,
   startReplicaSet,
   testConfig,
+  type TestCluster,
   type TestRedisServer,
   uniqueId,
   waitFor,
 } from '@cdc/testing';
 import type { INestApplicationContext } from '@nestjs/common';
-import type Redis from 'ioredis';
+import Redis from 'ioredis';
 import pLimit from 'p-limit';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, type ExpectStatic, it, vi } from 'vitest';
@@ -118,41 +126,64 @@ interface Pipeline {
   readonly metrics: Metrics;
   /** The application's writer connection, on the captured db. */
   readonly redis: Redis;
-  readonly reader: VersionedReader;
+  readonly reader: KeyReader;
   readonly dynamo: DynamoDBClient;
   /** Keyspace events seen per key (latin1 id), for diagnostics and event assertions. */
   readonly events: Map<string, string[]>;
   close(): Promise<void>;
 }
 
-async function startPipeline(config: CdcConfig): Promise<Pipeline> {
+/**
+ * The pipeline under test, and the application's side: a writer, a reader of the Redis state, and a recorder of
+ * the keyspace events. On a cluster (`nodes`: its primaries) the writer is a cluster client and the events are
+ * recorded on every primary.
+ */
+async function startPipeline(config: CdcConfig, clusterPrimaries?: readonly number[]): Promise<Pipeline> {
   const redisCfg = config.require('redis').redis;
   const { app, metrics } = await bootPipeline(config, [ApplierModule, CaptureModule]);
-  const redis = createRedisClient(redisCfg, 'e2e-commands-writer');
-  await redis.connect();
+  let redis: Redis;
+  let access: SourceAccess | undefined;
+  if (clusterPrimaries) {
+    // Same API for what the cases call; every case's keys share one hash tag, so one slot.
+    redis = new Redis.Cluster(
+      clusterPrimaries.map((port) => ({ host: '127.0.0.1', port })),
+    ) as unknown as Redis;
+    access = await openSourceAccess(redisCfg, 'e2e-commands-reader');
+  } else {
+    redis = createRedisClient(redisCfg, 'e2e-commands-writer');
+    await redis.connect();
+  }
   // A second subscriber, next to capture's, only to record which events each command produced.
   const events = new Map<string, string[]>();
-  const sub = createRedisClient(redisCfg, 'e2e-commands-events');
   const prefix = `__keyevent@${redisCfg.db}__:`;
-  sub.on('pmessageBuffer', (_pattern: Buffer, channel: Buffer, key: Buffer) => {
-    const seen = events.get(id(key)) ?? [];
-    seen.push(channel.toString('latin1').slice(prefix.length));
-    events.set(id(key), seen);
-  });
-  await sub.connect();
-  await sub.psubscribe(`${prefix}*`);
+  const subs = (clusterPrimaries ?? [null]).map((port) =>
+    createRedisClient(
+      port === null ? redisCfg : { ...redisCfg, url: `redis://127.0.0.1:${port}` },
+      'e2e-commands-events',
+    ),
+  );
+  for (const sub of subs) {
+    sub.on('pmessageBuffer', (_pattern: Buffer, channel: Buffer, key: Buffer) => {
+      const seen = events.get(id(key)) ?? [];
+      seen.push(channel.toString('latin1').slice(prefix.length));
+      events.set(id(key), seen);
+    });
+    await sub.connect();
+    await sub.psubscribe(`${prefix}*`);
+  }
   const dynamo = createDynamoClient(config.dynamo);
   return {
     config,
     app,
     metrics,
     redis,
-    reader: new VersionedReader(redis),
+    reader: access?.reader ?? new VersionedReader(redis),
     dynamo,
     events,
     async close() {
       await app.close();
-      sub.disconnect();
+      for (const sub of subs) sub.disconnect();
+      access?.close();
       redis.disconnect();
       dynamo.destroy();
     },
@@ -295,6 +326,8 @@ interface Case {
   /** Existing keys the command leaves untouched (no version bump expected; they must still match). */
   readonly unchanged?: readonly string[];
   readonly check?: (ctx: CheckContext) => void | Promise<void>;
+  /** Needs more than one database (MOVE): not on a Redis Cluster, which has only db 0. */
+  readonly standaloneOnly?: true;
 }
 
 const nowSeconds = () => Date.now() / 1000;
@@ -1346,6 +1379,7 @@ const genericCases: Case[] = [
   },
   {
     name: 'MOVE to another db',
+    standaloneOnly: true,
     keys: ['s'],
     setup: (k) => [['SET', k('s'), 'v']],
     run: (k) => [['MOVE', k('s'), MOVE_DB]],
@@ -1467,20 +1501,22 @@ const genericCases: Case[] = [
 // ---------------------------------------------------------------------------------------------- the suite
 
 /**
- * The whole table twice: capture reading on the primary (the shared Redis), and capture reading on a replica of
- * a private primary (REDIS_READ_FROM=replica), where some events arrive under other names (an expiry as `del`,
- * INCRBYFLOAT as `set`) and the versions come from the replica's offset.
+ * The whole table three times: capture reading on the primary (the shared Redis); on a replica of a private
+ * primary (REDIS_READ_FROM=replica), where some events arrive under other names (an expiry as `del`, INCRBYFLOAT
+ * as `set`) and the versions come from the replica's offset; and on the replicas of a private Redis Cluster
+ * (3 shards), where every case's keys share a hash tag, so the cases spread over the slots of every shard.
  */
-for (const mode of ['primary', 'replica'] as const)
+for (const mode of ['primary', 'replica', 'cluster'] as const)
   describe(`every state-changing Redis command reaches DynamoDB as the key state (capture reads on the ${mode})`, () => {
     let config = testConfig({ REDIS_DB: String(REDIS_DB) });
     let replicaSet: ReplicaSet | undefined;
+    let cluster: TestCluster | undefined;
     let p: Pipeline;
-    /** Keys: `<source>:<case>:<name>`, so each case (and each run) owns its keys. */
+    /** Keys: `{<source>:<case>}:<name>`, so each case (and each run) owns its keys, all in one slot. */
     const keyFor =
       (scope: string): K =>
       (name) =>
-        Buffer.concat([Buffer.from(`${config.sourceId}:${scope}:`), buf(name)]);
+        Buffer.concat([Buffer.from(`{${config.sourceId}:${scope}}:`), buf(name)]);
 
     beforeAll(async () => {
       if (mode === 'replica') {
@@ -1493,12 +1529,25 @@ for (const mode of ['primary', 'replica'] as const)
           REDIS_REPLICA_URL: (replicaSet.replicas[0] as TestRedisServer).url,
         });
       }
+      if (mode === 'cluster') {
+        cluster = await startCluster();
+        const primaries = (await cluster.topology()).filter((r) => r.role === 'master').map((r) => r.port);
+        config = testConfig({
+          CDC_SOURCE_ID: config.sourceId,
+          REDIS_URL: `redis://${cluster.seeds}`,
+          REDIS_DB: '0',
+          REDIS_READ_FROM: 'replica',
+        });
+        p = await startPipeline(config, primaries);
+        return;
+      }
       p = await startPipeline(config);
     });
 
     afterAll(async () => {
       await p?.close();
       await replicaSet?.stop();
+      await cluster?.stop();
     });
 
     async function exec(cmd: Cmd): Promise<unknown> {
@@ -1541,7 +1590,8 @@ for (const mode of ['primary', 'replica'] as const)
 
     for (const [family, cases] of families) {
       describe(family, () => {
-        it.concurrent.for(cases)('$name', async (c, { expect }) => runCase(family, c, expect));
+        const here = mode === 'cluster' ? cases.filter((c) => !c.standaloneOnly) : cases;
+        it.concurrent.for(here)('$name', async (c, { expect }) => runCase(family, c, expect));
       });
     }
 
