@@ -1,14 +1,23 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DeleteItemCommand } from '@aws-sdk/client-dynamodb';
 import { ApplierModule } from '@cdc/applier';
 import { CaptureModule, CaptureService, type GapCause, slotsOf } from '@cdc/capture';
 import type { CdcConfig } from '@cdc/config';
+import { createDynamoClient } from '@cdc/dynamo';
 import { ClusterSource, ClusterVersionedReader, keyHashSlot } from '@cdc/redis';
 import {
   bootPipeline,
+  exited,
   expectReplicated,
   type ItemHistory,
+  readTopicEvents,
   startCluster,
   testConfig,
   type TestCluster,
+  uniqueId,
   versionRegressions,
   waitFor,
   watchItemHistory,
@@ -109,6 +118,41 @@ const shardOfKey = (key: string) =>
     s.ranges.some(([a, b]) => keyHashSlot(Buffer.from(key)) >= a && keyHashSlot(Buffer.from(key)) <= b),
   );
 
+const CLI = join(__dirname, '..', '..', 'bin', 'cdc.js');
+
+/** Runs the `cdc` CLI (the built one) against the cluster; returns its exit code and its --json output. */
+async function cdc(
+  args: string[],
+  sourceId = config.sourceId,
+): Promise<{ code: number | null; out: unknown }> {
+  const home = mkdtempSync(join(tmpdir(), 'cdc-cluster-'));
+  const { redis, kafka } = config.require('redis', 'kafka');
+  const child = spawn(process.execPath, [CLI, ...args, '--json'], {
+    env: {
+      ...process.env,
+      CDC_HOME: home,
+      REDIS_URL: redis.url,
+      KAFKA_BROKERS: kafka.brokers.join(','),
+      DYNAMODB_ENDPOINT: config.dynamo.endpoint,
+      CDC_SOURCE_ID: sourceId,
+      CDC_TOPIC_PARTITIONS: '2',
+      CDC_VERIFIER_GRACE_MS: '500',
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_REGION: 'us-east-1',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  const code = await exited(child);
+  rmSync(home, { recursive: true, force: true });
+  if (!out.trim()) throw new Error(`cdc ${args.join(' ')} printed nothing (exit ${code}); stderr:\n${err}`);
+  return { code, out: JSON.parse(out) as unknown };
+}
+
 describe('capture on a Redis Cluster', () => {
   it('subscribes on every shard and carries keys of every slot', async () => {
     expect(capture.readerNode?.split(',')).toHaveLength(3);
@@ -116,6 +160,36 @@ describe('capture on a Redis Cluster', () => {
     expect(new Set(keys.map((k) => keyHashSlot(Buffer.from(k)))).size).toBeGreaterThan(300);
     const load = startWriter(keys);
     await settle(keys, load);
+  });
+
+  it('cdc verify --repair and cdc snapshot scan every shard (SCAN per node), and repair through the log', async () => {
+    const keys = keysOf('scan');
+    await Promise.all(keys.map((k, i) => writer.set(k, `v${i}`)));
+    await expectReplicated(config, new ClusterVersionedReader(source), keys, { timeoutMs: HEAL_MS });
+    // Items lost behind capture's back: the two-sided scan must find them on whichever shard holds the key.
+    const lost = keys.filter((_, i) => i % 20 === 0);
+    const dynamo = createDynamoClient(config.dynamo);
+    for (const k of lost)
+      await dynamo.send(new DeleteItemCommand({ TableName: config.table, Key: { pk: { S: k } } }));
+    dynamo.destroy();
+    const match = `${config.sourceId}:scan:*`;
+    const repair = await cdc(['verify', '--repair', '--match', match]);
+    expect(repair.code).toBe(2);
+    expect(repair.out).toMatchObject({ keysScanned: keys.length, classes: { missing: lost.length } });
+    expect((repair.out as { repaired: number }).repaired).toBe(lost.length);
+    await expectReplicated(config, new ClusterVersionedReader(source), keys, { timeoutMs: HEAL_MS });
+    const again = await cdc(['verify', '--match', match]);
+    expect(again.code).toBe(0);
+    expect(again.out).toMatchObject({ mismatches: 0, keysScanned: keys.length });
+
+    // A snapshot into another source's topic: every key of every shard, once, origin=snapshot.
+    const other = uniqueId('t');
+    const snap = await cdc(['snapshot', '--match', match], other);
+    expect(snap.code).toBe(0);
+    expect(snap.out).toMatchObject({ completed: true, captured: keys.length });
+    const events = await readTopicEvents(testConfig({ CDC_SOURCE_ID: other }));
+    expect(new Set(events.map((e) => e.key.toString()))).toEqual(new Set(keys));
+    expect(new Set(events.map((e) => e.origin))).toEqual(new Set(['snapshot']));
   });
 
   it('capture’s subscriber killed on one shard: a gap of exactly that shard’s slots, healed', async () => {
