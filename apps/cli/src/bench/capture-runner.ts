@@ -53,11 +53,17 @@ export interface CaptureTarget {
   readonly batchSize: number;
   /** Capture reads on this replica of redisUrl (REDIS_READ_FROM=replica); unset = on the primary. */
   readonly replicaUrl?: string;
+  /** REDIS_READ_FROM=replica without a pinned replica (a cluster: one replica per shard, found by capture). */
+  readonly readFrom?: 'primary' | 'replica';
 }
 
 /** The REDIS_READ_FROM settings of a target. */
 const readFromEnv = (t: CaptureTarget): Record<string, string> =>
-  t.replicaUrl ? { REDIS_READ_FROM: 'replica', REDIS_REPLICA_URL: t.replicaUrl } : {};
+  t.replicaUrl
+    ? { REDIS_READ_FROM: 'replica', REDIS_REPLICA_URL: t.replicaUrl }
+    : t.readFrom === 'replica'
+      ? { REDIS_READ_FROM: 'replica' }
+      : {};
 
 /** Env of the capture deployable: the user's environment minus any endpoint or CDC setting, plus ours. */
 function captureEnv(t: CaptureTarget, httpPort: number): NodeJS.ProcessEnv {

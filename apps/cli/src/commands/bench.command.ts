@@ -13,6 +13,8 @@ import {
   renderCaptureSummary,
   upsertSection,
 } from '../bench/capture-report';
+import { runClusterCaptureBench } from '../bench/cluster-bench';
+import { CLUSTER_SECTION, renderClusterSection, renderClusterSummary } from '../bench/cluster-report';
 import { Progress } from '../bench/progress';
 import { runVerifyBench, type VerifyBenchResources } from '../bench/verify-bench';
 import { renderVerifySection, renderVerifySummary, verifyBenchCorrect } from '../bench/verify-report';
@@ -33,6 +35,7 @@ interface BenchCaptureOptions {
   inProcess?: boolean;
   floor?: boolean;
   readFrom?: 'primary' | 'replica';
+  redis?: 'single' | 'cluster';
   json?: boolean;
   out?: string;
   docs?: string | boolean;
@@ -148,6 +151,7 @@ export class BenchCaptureCommand extends CommandRunner {
 
     const res: BenchResources = {};
     const readFrom = opts.readFrom ?? 'primary';
+    if (opts.redis === 'cluster') return this.runCluster(targets, opts, readFrom, res);
     const report = await runBench(targets, {
       section: captureSectionTitle(readFrom),
       resources: res,
@@ -181,6 +185,58 @@ export class BenchCaptureCommand extends CommandRunner {
     else process.stdout.write(`\n${renderCaptureSummary(report)}`);
     const ok = report.loss.lost === 0 && report.loss.burstKeysMissing === 0 && report.ceiling.complete;
     if (!ok) process.exitCode = 1;
+  }
+
+  /** `--redis cluster`: the same questions on a local Redis Cluster (cluster-bench.ts). */
+  private async runCluster(
+    targets: ReportTargets,
+    opts: BenchCaptureOptions,
+    readFrom: 'primary' | 'replica',
+    res: BenchResources,
+  ): Promise<void> {
+    const report = await runBench(targets, {
+      section: CLUSTER_SECTION,
+      resources: res,
+      children: () => [res.capture].filter((c) => c !== undefined),
+      run: () =>
+        runClusterCaptureBench(
+          {
+            durationS: opts.duration ?? 10,
+            clients: opts.clients ?? 32,
+            keys: opts.keys ?? 10_000,
+            ...(opts.rate ? { rate: opts.rate } : {}),
+            pairs: opts.pairs ?? 2,
+            burstKeys: opts.burstKeys ?? 200_000,
+            valueBytes: opts.valueBytes ?? 32,
+            captureBatchSize: opts.captureBatchSize ?? 500,
+            notifyFlags: opts.notifyFlags ?? REQUIRED_EVENT_CLASSES,
+            readFrom,
+            inProcess: opts.inProcess === true,
+            command: commandLine(),
+            reportFile: shortPath(targets.reportFile),
+            captureLog: targets.reportFile.replace(/\.json$/, '') + '.capture.log',
+          },
+          targets.progress,
+          res,
+        ),
+      render: renderClusterSection,
+    });
+    if (targets.json) printJson(report);
+    else process.stdout.write(`\n${renderClusterSummary(report)}`);
+    const ok = report.loss.lost === 0 && report.loss.burstKeysMissing === 0 && report.ceiling.complete;
+    if (!ok) process.exitCode = 1;
+  }
+
+  @Option({
+    flags: '--redis <topology>',
+    description:
+      'single (default) or cluster: a local Redis Cluster (3 shards, a replica each), cluster clients writing ' +
+      'over every slot, the primaries’ CPU per write with and without capture (--read-from applies per shard)',
+  })
+  parseRedis(value: string): 'single' | 'cluster' {
+    if (value !== 'single' && value !== 'cluster')
+      fail(`--redis must be single or cluster, not "${value}"`, 64);
+    return value;
   }
 
   @Option({ flags: '--duration <seconds>', description: 'seconds per writer phase (default 10)' })
