@@ -113,9 +113,13 @@ export async function runClusterCaptureBench(
       topicReplicationFactor: -1,
     });
 
+    // On where capture listens (the primaries, or with --read-from replica the replicas), off everywhere else.
+    const listening = opts.readFrom === 'replica' ? 'replica' : 'primary';
     const notifications = (on: boolean) =>
       Promise.all(
-        nodes.map((n) => n.admin.config('SET', 'notify-keyspace-events', on ? opts.notifyFlags : '')),
+        nodes.map((n) =>
+          n.admin.config('SET', 'notify-keyspace-events', on && n.role === listening ? opts.notifyFlags : ''),
+        ),
       );
     const meter = (runner?: CaptureRunner) =>
       new CpuMeter({
