@@ -6,7 +6,7 @@ import { createKafka, ensureChangeTopics } from '@cdc/kafka';
 import { createLogger } from '@cdc/observability';
 import { KAFKA_VERSION } from '@cdc/stack';
 import Redis, { type Cluster } from 'ioredis';
-import { benchStackUp } from './bench-stack';
+import { benchStackDown, benchStackUp } from './bench-stack';
 import type { BenchResources } from './capture-bench';
 import {
   type CaptureRunner,
@@ -349,9 +349,14 @@ export async function runClusterCaptureBench(
       reportFile: opts.reportFile,
     };
   } finally {
+    if (res.capture) {
+      await res.capture.stop().catch(() => res.capture?.kill());
+      res.capture = undefined;
+    }
     for (const n of nodes) n.admin.disconnect();
     for (const c of [cluster, ...writers]) c.disconnect();
     await admin.disconnect().catch(() => undefined);
+    await benchStackDown(progress, res);
   }
 }
 
