@@ -15,8 +15,10 @@ import {
   type ItemHistory,
   readTopicEvents,
   startCluster,
+  startIsolatedDynamoDbLocal,
   testConfig,
   type TestCluster,
+  type TestDynamoDbLocal,
   uniqueId,
   versionRegressions,
   waitFor,
@@ -34,10 +36,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  * Redis for every key), and no item's version goes back in the table's stream.
  */
 
-const KEYS = 400;
-const HEAL_MS = 90_000;
+const KEYS = 200;
+const HEAL_MS = 150_000;
 
 let cluster: TestCluster;
+let ddb: TestDynamoDbLocal;
 let app: INestApplicationContext;
 let capture: CaptureService;
 let config: CdcConfig;
@@ -46,9 +49,10 @@ let history: ItemHistory;
 let source: ClusterSource;
 
 beforeAll(async () => {
-  cluster = await startCluster();
+  [cluster, ddb] = await Promise.all([startCluster(), startIsolatedDynamoDbLocal()]);
   const seeds = cluster.seeds.split(',');
   config = testConfig({
+    DYNAMODB_ENDPOINT: ddb.endpoint,
     REDIS_URL: `redis://${seeds[0]},${seeds.slice(1).join(',')}`,
     CDC_HEARTBEAT_INTERVAL_MS: '300',
     CDC_HEARTBEAT_TIMEOUT_MS: '2000',
@@ -67,6 +71,7 @@ afterAll(async () => {
   source?.close();
   writer?.disconnect();
   await cluster?.stop();
+  await ddb?.stop();
 });
 
 /** SETs every key in turn to an increasing number (no pipeline: keys of many slots), every 10th a DEL. */
@@ -75,14 +80,14 @@ function startWriter(keys: readonly string[]): { stop(): Promise<number> } {
   let seq = 0;
   const loop = (async () => {
     while (running) {
-      // ~500 writes/s: what DynamoDB Local keeps up with on a loaded 2-core box, so the checks wait for capture.
+      // ~250 writes/s: what DynamoDB Local keeps up with on a loaded 2-core box, so the checks wait for capture.
       const batch = Array.from({ length: 10 }, () => {
         seq++;
         const key = keys[(seq * 7919) % keys.length] as string;
         return (seq % 10 === 0 ? writer.del(key) : writer.set(key, String(seq))).catch(() => undefined);
       });
       await Promise.all(batch);
-      await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 40));
     }
   })();
   return {
@@ -153,11 +158,13 @@ async function cdc(
   return { code, out: JSON.parse(out) as unknown };
 }
 
-describe('capture on a Redis Cluster', () => {
+// Under the whole suite a reshard or a rebalance with its rescans can take minutes on this box: the bound is
+// generous, the checks inside wait for state, never for a time.
+describe('capture on a Redis Cluster', { timeout: 300_000 }, () => {
   it('subscribes on every shard and carries keys of every slot', async () => {
     expect(capture.readerNode?.split(',')).toHaveLength(3);
     const keys = keysOf('steady');
-    expect(new Set(keys.map((k) => keyHashSlot(Buffer.from(k)))).size).toBeGreaterThan(300);
+    expect(new Set(keys.map((k) => keyHashSlot(Buffer.from(k)))).size).toBeGreaterThan(150);
     const load = startWriter(keys);
     await settle(keys, load);
   });

@@ -25,10 +25,12 @@ import {
   type CdcConfig,
   type ReplicaSet,
   startCluster,
+  startIsolatedDynamoDbLocal,
   startRedisServer,
   startReplicaSet,
   testConfig,
   type TestCluster,
+  type TestDynamoDbLocal,
   type TestRedisServer,
   uniqueId,
   waitFor,
@@ -1511,6 +1513,7 @@ for (const mode of ['primary', 'replica', 'cluster'] as const)
     let config = testConfig({ REDIS_DB: String(REDIS_DB) });
     let replicaSet: ReplicaSet | undefined;
     let cluster: TestCluster | undefined;
+    let ddb: TestDynamoDbLocal | undefined;
     let p: Pipeline;
     /** Keys: `{<source>:<case>}:<name>`, so each case (and each run) owns its keys, all in one slot. */
     const keyFor =
@@ -1530,11 +1533,13 @@ for (const mode of ['primary', 'replica', 'cluster'] as const)
         });
       }
       if (mode === 'cluster') {
-        cluster = await startCluster();
+        // Its own DynamoDB Local: a suite of this size leaves the shared one slower for every file after it.
+        [cluster, ddb] = await Promise.all([startCluster(), startIsolatedDynamoDbLocal()]);
         const primaries = (await cluster.topology()).filter((r) => r.role === 'master').map((r) => r.port);
         config = testConfig({
           CDC_SOURCE_ID: config.sourceId,
           REDIS_URL: `redis://${cluster.seeds}`,
+          DYNAMODB_ENDPOINT: ddb.endpoint,
           REDIS_DB: '0',
           REDIS_READ_FROM: 'replica',
         });
@@ -1548,6 +1553,7 @@ for (const mode of ['primary', 'replica', 'cluster'] as const)
       await p?.close();
       await replicaSet?.stop();
       await cluster?.stop();
+      await ddb?.stop();
     });
 
     async function exec(cmd: Cmd): Promise<unknown> {
