@@ -1,5 +1,5 @@
 import type { CpuShares } from './cpu';
-import { mdTable, wrap } from './capture-report';
+import { type CapturePhaseStats, mdTable, wrap } from './capture-report';
 import { formatCount, formatMs, formatRate, formatRatio, median } from './stats';
 
 /** `cdc bench capture --redis cluster`: one writer phase (A: notifications off; B: capture running). */
@@ -15,14 +15,7 @@ export interface ClusterPhase {
   readonly cpu: CpuShares;
   /** CPU the primaries spent per write (µs): the cluster's capacity is what it divides. */
   readonly primariesUsPerWrite?: number;
-  readonly captureStats?: {
-    readonly notifications: number;
-    readonly coalesced: number;
-    readonly events: number;
-    readonly drainMs: number;
-    readonly fenced: boolean;
-    readonly gaps: number;
-  };
+  readonly captureStats?: Omit<CapturePhaseStats, 'reconciledKeys'>;
 }
 
 export interface ClusterPair {
