@@ -12,7 +12,10 @@ export interface ResolvedConfig {
 }
 
 function pointAt(endpoints: StackEndpoints): string {
-  process.env.REDIS_URL = endpoints.redisUrl;
+  // A cluster stack (`cdc stack up --redis cluster`): every node is a seed; capture detects the cluster.
+  process.env.REDIS_URL = endpoints.redisClusterNodes
+    ? `redis://${endpoints.redisClusterNodes}`
+    : endpoints.redisUrl;
   process.env.KAFKA_BROKERS = endpoints.kafkaBrokers;
   process.env.DYNAMODB_ENDPOINT = endpoints.dynamodbEndpoint;
   // DynamoDB Local accepts any credentials made of letters and digits; real ones are left alone.
@@ -24,7 +27,7 @@ function pointAt(endpoints: StackEndpoints): string {
     process.env.REDIS_READ_FROM = 'replica';
     process.env.REDIS_REPLICA_URL = endpoints.redisReplicaUrl;
   }
-  return `redis-cli -p ${new URL(endpoints.redisUrl).port}`;
+  return `redis-cli ${endpoints.redisClusterNodes ? '-c ' : ''}-p ${new URL(endpoints.redisUrl).port}`;
 }
 
 /**
@@ -43,7 +46,16 @@ export async function resolveConfig(embedded: 'start' | 'reuse', quiet = false):
   }
   let redisCliHint: string | undefined;
   if (set.length === 0) {
-    if (embedded === 'start') {
+    // A stack `cdc stack up` already runs is used as it is (with a replica, or a cluster); else a default one.
+    const running = await stackStatus({ stateDir: stackDir() });
+    const alive = running.endpoints && running.engines.length > 0 && running.engines.every((e) => e.running);
+    if (embedded === 'start' && alive && running.endpoints) {
+      if (!quiet)
+        process.stderr.write(
+          'No REDIS_URL / KAFKA_BROKERS / DYNAMODB_ENDPOINT set: using the running local stack.\n',
+        );
+      redisCliHint = pointAt(running.endpoints);
+    } else if (embedded === 'start') {
       if (!quiet)
         process.stderr.write(
           'No REDIS_URL / KAFKA_BROKERS / DYNAMODB_ENDPOINT set: using the embedded local stack.\n',
@@ -55,11 +67,10 @@ export async function resolveConfig(embedded: 'start' | 'reuse', quiet = false):
       }).catch((err: unknown) => fail(err instanceof StackError ? err.message : String(err)));
       redisCliHint = pointAt(endpoints);
     } else {
-      const status = await stackStatus({ stateDir: stackDir() });
-      if (!status.endpoints || !status.engines.every((e) => e.running)) {
+      if (!alive || !running.endpoints) {
         fail(`set ${ENDPOINT_VARS.join(', ')}, or start the local stack first: npx cdc stack up`, 78);
       }
-      redisCliHint = pointAt(status.endpoints);
+      redisCliHint = pointAt(running.endpoints);
     }
   }
   try {

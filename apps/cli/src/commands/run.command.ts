@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { ApplierService } from '@cdc/applier';
 import { CaptureService } from '@cdc/capture';
 import { createLogger, NestPinoLogger } from '@cdc/observability';
-import { createRedisClient } from '@cdc/redis';
+import { openControlClient } from '@cdc/redis';
 import { VerifierService } from '@cdc/verifier';
 import { fail } from '../output';
 import { resolveConfig } from '../endpoints';
@@ -49,9 +49,7 @@ export class RunCommand extends CommandRunner {
 
     let demo: DemoWriter | undefined;
     if (embedded && opts.demo !== false && config.redis) {
-      const redis = createRedisClient(config.redis, 'cdc-demo');
-      await redis.connect();
-      demo = new DemoWriter(redis);
+      demo = new DemoWriter(await openControlClient(config.redis, 'cdc-demo'));
       demo.start();
     }
     process.stderr.write(
