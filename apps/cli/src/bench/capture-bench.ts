@@ -31,6 +31,7 @@ import {
 import { type BareSubscriber, startBareSubscriber } from './bare-subscriber';
 import { CpuMeter } from './cpu';
 import { benchStackDown, benchStackUp } from './bench-stack';
+import { CpuPinning } from './pinning';
 import type { Bar, Progress } from './progress';
 import { formatCount, formatRate, ratePerSecond } from './stats';
 import { scanTopic, stringValueOf, sumEndOffsets, waitForEndOffsets } from './topic';
@@ -57,6 +58,8 @@ export interface CaptureBenchOptions {
    */
   readonly readFrom: 'primary' | 'replica';
   readonly inProcess: boolean;
+  /** The primary alone on CPU 0, everything else on the other CPUs (pinning.ts). */
+  readonly pinPrimary?: boolean;
   /** A capture build other than dist/apps/capture/main.js. */
   readonly captureMain?: string;
   readonly command: string;
@@ -110,6 +113,7 @@ class Bench {
     private readonly enginePids: Readonly<Record<string, number | undefined>>,
     /** Replica mode: the replica's URL and an admin connection to it. */
     private readonly replica?: { readonly url: string; readonly admin: Redis },
+    private readonly pinning?: CpuPinning,
   ) {
     this.captureMain = opts.captureMain ?? findCaptureMain();
   }
@@ -167,6 +171,7 @@ class Bench {
         ? await startChildCapture(this.captureMain as string, target, this.opts.captureLog)
         : await startInProcessCapture(target);
     this.res.capture = runner;
+    this.pinning?.rest(runner.pid);
     return runner;
   }
 
@@ -297,6 +302,7 @@ class Bench {
     const url = this.replica?.url ?? this.redisUrl;
     const subscriber = await startBareSubscriber(url, 0, loadConfig({}).captureNotifyPauseMs);
     this.res.subscriber = subscriber;
+    this.pinning?.rest(subscriber.pid);
     return subscriber;
   }
 
@@ -481,6 +487,14 @@ export async function runCaptureBench(
     [, originalNotify = 'KEA'] = (await redis.config('GET', 'notify-keyspace-events')) as string[];
     const redisVersion = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? 'unknown';
     const enginePids = Object.fromEntries(up.engines.map((e) => [e.name, e.pid]));
+    const pinning = opts.pinPrimary ? new CpuPinning() : undefined;
+    if (pinning) {
+      for (const e of up.engines) {
+        if (e.name === 'redis') pinning.primary(e.pid);
+        else pinning.rest(e.pid);
+      }
+      pinning.rest(process.pid);
+    }
     const replica =
       redisReplicaUrl && replicaAdmin ? { url: redisReplicaUrl, admin: replicaAdmin } : undefined;
     bench = new Bench(
@@ -495,6 +509,7 @@ export async function runCaptureBench(
       kafkaBrokers,
       enginePids,
       replica,
+      pinning,
     );
     const topic = bench.topic;
     await ensureChangeTopics(kafka, {
@@ -593,6 +608,7 @@ export async function runCaptureBench(
         topic,
         partitions,
         readFrom: opts.readFrom,
+        ...(opts.pinPrimary ? { pinPrimary: true } : {}),
       },
       stack: { stateDir: up.stateDir, reused: up.reused },
       writer: {

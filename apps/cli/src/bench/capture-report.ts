@@ -125,6 +125,8 @@ export interface CaptureBenchReport {
     readonly valueBytes: number;
     /** Writes/s offered by the paced writer (absent: closed loop). */
     readonly rate?: number;
+    /** The primary ran alone on CPU 0, everything else on the other CPUs (`--pin-primary`). */
+    readonly pinPrimary?: boolean;
     readonly pairs: number;
     readonly burstKeys: number;
     readonly captureMode: 'child-process' | 'in-process';
@@ -449,6 +451,10 @@ export function renderCaptureSection(r: CaptureBenchReport): string {
         (s.rate
           ? `, paced at ${formatRate(s.rate)} writes in total (\`--rate\`: every phase offers the same load, so ` +
             'Redis CPU per write compares at equal batching; a phase below it is saturated)'
+          : '') +
+        (s.pinPrimary
+          ? '; the primary pinned alone to CPU 0 and every other process (replica, Kafka, DynamoDB Local, ' +
+            'capture, the writer) to the other CPUs (`--pin-primary`), so its CPU per write is its own work'
           : '') +
         '. Phases alternate A ' +
         '(notify-keyspace-events "" and nothing listening), ' +

@@ -29,6 +29,7 @@ interface BenchCaptureOptions {
   burstKeys?: number;
   valueBytes?: number;
   rate?: number;
+  pinPrimary?: boolean;
   captureBatchSize?: number;
   notifyFlags?: string;
   captureMain?: string;
@@ -166,6 +167,7 @@ export class BenchCaptureCommand extends CommandRunner {
             burstKeys: opts.burstKeys ?? 200_000,
             valueBytes: opts.valueBytes ?? 32,
             ...(opts.rate ? { rate: opts.rate } : {}),
+            ...(opts.pinPrimary ? { pinPrimary: true } : {}),
             captureBatchSize: opts.captureBatchSize ?? 500,
             notifyFlags: opts.notifyFlags ?? REQUIRED_EVENT_CLASSES,
             ...(opts.captureMain ? { captureMain: resolve(opts.captureMain) } : {}),
@@ -301,6 +303,16 @@ export class BenchCaptureCommand extends CommandRunner {
   })
   parseRate(value: string): number {
     return positiveInt('--rate', value, 10_000_000);
+  }
+
+  @Option({
+    flags: '--pin-primary',
+    description:
+      'pin the primary Redis alone to CPU 0 and every other process to the other CPUs (taskset), so its CPU ' +
+      'per write is its own work, not the contention of a shared box',
+  })
+  parsePinPrimary(): boolean {
+    return true;
   }
 
   @Option({ flags: '--value-bytes <n>', description: 'writer value size in bytes (default 32)' })
