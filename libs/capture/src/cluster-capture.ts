@@ -178,13 +178,9 @@ export class ClusterCapture {
 
   /** The reader connections of the shards that serve any slot of `scope` (every shard for null). */
   private readersFor(scope: ScanScope): Redis[] {
-    const source = this.source as ClusterSource;
-    return source.topology.shards
-      .filter((s) => s.ranges.length > 0 && (!scope || slotsOf(s).some((slot) => scope.has(slot))))
-      .map((s) => {
-        const node = source.readerOf(s);
-        return source.client(node, node.role === 'replica');
-      });
+    return (this.source as ClusterSource).readerClients(
+      (s) => !scope || slotsOf(s).some((slot) => scope.has(slot)),
+    );
   }
 
   /** Subscribes and monitors on the node `shard` is read on. */
@@ -192,7 +188,7 @@ export class ClusterCapture {
     const source = this.source as ClusterSource;
     const control = this.control as Cluster;
     const node = source.readerOf(shard);
-    const reader = source.client(node, node.role === 'replica');
+    const reader = source.readerClient(shard);
     await ensureNotifications(reader);
     const name = `cdc-capture-sub-${randomBytes(3).toString('hex')}`;
     const heartbeatSlot = shard.ranges[0]?.[0] ?? 0;

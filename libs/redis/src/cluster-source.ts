@@ -108,6 +108,17 @@ export class ClusterSource {
     return c;
   }
 
+  /** The connection capture reads and subscribes on in `shard` (readerOf). */
+  readerClient(shard: ClusterShard): Redis {
+    const node = this.readerOf(shard);
+    return this.client(node, node.role === 'replica');
+  }
+
+  /** The reader connections of the shards that serve slots (those `only` keeps), in topology order. */
+  readerClients(only: (shard: ClusterShard) => boolean = () => true): Redis[] {
+    return this.view.shards.filter((s) => s.ranges.length > 0 && only(s)).map((s) => this.readerClient(s));
+  }
+
   /** The reader connection of the shard serving `slot` (undefined while no shard serves it). */
   readerForSlot(slot: number): { shard: ClusterShard; node: ClusterNode; redis: Redis } | undefined {
     const shard = shardOf(this.view, slot);

@@ -62,13 +62,7 @@ export async function openSourceAccess(
       control.disconnect();
       throw err;
     }
-    const scanNodes = () =>
-      source.topology.shards
-        .filter((s) => s.ranges.length > 0)
-        .map((s) => {
-          const node = source.readerOf(s);
-          return source.client(node, node.role === 'replica');
-        });
+    const scanNodes = () => source.readerClients();
     return {
       kind: 'cluster',
       control,
