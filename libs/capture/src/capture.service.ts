@@ -18,7 +18,7 @@ import { RedisCheckpointStore } from './checkpoints';
 import { type GapCause, GapMonitor } from './gap-monitor';
 import { KeyspaceScanner } from './keyspace-scanner';
 import { NotificationProbe } from './notification-probe';
-import { Reconciler } from './reconciler';
+import { healReporting, Reconciler } from './reconciler';
 import { ReaderFollower } from './reader-follower';
 
 const SHUTDOWN_DEADLINE_MS = 10_000;
@@ -63,18 +63,12 @@ export class CaptureService implements OnApplicationBootstrap, OnApplicationShut
   }
 
   get stats(): { produced: number; pending: number; reconciling: boolean; gaps: number } {
+    const c = this.cluster;
     return {
-      produced: this.pipeline?.producedCount ?? 0,
-      pending: this.pipeline?.pendingCount ?? 0,
-      reconciling: this.reconciler?.active ?? false,
+      produced: c ? c.produced : (this.pipeline?.producedCount ?? 0),
+      pending: c ? c.pending : (this.pipeline?.pendingCount ?? 0),
+      reconciling: c ? c.reconciling : (this.reconciler?.active ?? false),
       gaps: this.gaps.length,
-      ...(this.cluster
-        ? {
-            produced: this.cluster.produced,
-            pending: this.cluster.pending,
-            reconciling: this.cluster.reconciling,
-          }
-        : {}),
     };
   }
 
@@ -125,11 +119,7 @@ export class CaptureService implements OnApplicationBootstrap, OnApplicationShut
     const uncheckable = await this.enableNotifications();
     const probe = new NotificationProbe(source.mode);
 
-    const kafka = createKafka(kafkaCfg, log);
-    const created = await ensureChangeTopics(kafka, this.config);
-    if (created.length) log.info({ topics: created }, 'created topics');
-    this.producer = orderedProducer(kafka);
-    await this.producer.connect();
+    const producer = await this.connectProducer(kafkaCfg);
 
     // A fresh epoch for this process, shown on the reader before anything is versioned: a replica that does
     // not replicate the primary in REDIS_URL fails here, naming both.
@@ -138,7 +128,7 @@ export class CaptureService implements OnApplicationBootstrap, OnApplicationShut
       this.config,
       source.versionedReader(),
       redisCfg.db,
-      this.producer,
+      producer,
       this.metrics,
       log,
     );
@@ -153,14 +143,7 @@ export class CaptureService implements OnApplicationBootstrap, OnApplicationShut
     );
     const reconciler = new Reconciler(scanner, checkpoints, log, {
       rate: this.config.reconcileRate,
-      onProgress: (scanned) => this.metrics.captureReconcileScanned.set(scanned),
-      onDone: (result) => {
-        this.metrics.captureReconcileKeys.inc(result.captured);
-        this.metrics.captureReconcileRunning.set(0);
-        this.monitor
-          ?.healed(result)
-          .catch((err: Error) => log.warn({ err: err.message }, 'could not record the healed gap'));
-      },
+      ...healReporting(this.metrics, log, (result) => this.monitor?.healed(result)),
     });
     this.reconciler = reconciler;
     const monitor = new GapMonitor(
@@ -246,14 +229,21 @@ export class CaptureService implements OnApplicationBootstrap, OnApplicationShut
     }
   }
 
-  /** Redis Cluster: the same pipeline and gap handling per shard (cluster-capture.ts). */
-  private async startCluster(redisCfg: RedisConfig, kafkaCfg: KafkaConfig): Promise<void> {
+  /** The change topics (created if missing) and the ordered producer both capture modes send with. */
+  private async connectProducer(kafkaCfg: KafkaConfig): Promise<Producer> {
     const kafka = createKafka(kafkaCfg, this.log);
     const created = await ensureChangeTopics(kafka, this.config);
     if (created.length) this.log.info({ topics: created }, 'created topics');
-    this.producer = orderedProducer(kafka);
-    await this.producer.connect();
-    this.cluster = new ClusterCapture(this.config, redisCfg, this.producer, this.metrics, this.log, {
+    const producer = orderedProducer(kafka);
+    this.producer = producer;
+    await producer.connect();
+    return producer;
+  }
+
+  /** Redis Cluster: the same pipeline and gap handling per shard (cluster-capture.ts). */
+  private async startCluster(redisCfg: RedisConfig, kafkaCfg: KafkaConfig): Promise<void> {
+    const producer = await this.connectProducer(kafkaCfg);
+    this.cluster = new ClusterCapture(this.config, redisCfg, producer, this.metrics, this.log, {
       onGap: (cause, detail) => this.onGap(cause, detail),
       onSubscribed: () => (this.subscribed = true),
     });

@@ -24,7 +24,7 @@ import { CapturePipeline } from './capture-pipeline';
 import { RedisCheckpointStore } from './checkpoints';
 import { type GapCause, GapMonitor } from './gap-monitor';
 import { KeyspaceScanner } from './keyspace-scanner';
-import { Reconciler, type ScanScope } from './reconciler';
+import { healReporting, Reconciler, type ScanScope } from './reconciler';
 
 /** Every slot a shard serves, ascending. */
 export function slotsOf(shard: ClusterShard): number[] {
@@ -129,15 +129,10 @@ export class ClusterCapture {
       this.log,
       {
         rate: this.config.reconcileRate,
-        onProgress: (scanned) => this.metrics.captureReconcileScanned.set(scanned),
-        onDone: (result) => {
-          this.metrics.captureReconcileKeys.inc(result.captured);
-          this.metrics.captureReconcileRunning.set(0);
-          const any = this.watches.values().next().value;
-          any?.monitor
-            .healed(result)
-            .catch((err: Error) => this.log.warn({ err: err.message }, 'could not record the healed gap'));
-        },
+        // One gap record per source: any shard's monitor writes it.
+        ...healReporting(this.metrics, this.log, (result) =>
+          this.watches.values().next().value?.monitor.healed(result),
+        ),
       },
     );
     let first = true;

@@ -1,4 +1,4 @@
-import type { Logger } from '@cdc/observability';
+import type { Logger, Metrics } from '@cdc/observability';
 import { formatSlots, keyHashSlot } from '@cdc/redis';
 import type { GapCause } from './gap-monitor';
 import type { CheckpointStore, KeyspaceScanner, ScanResult } from './keyspace-scanner';
@@ -7,6 +7,27 @@ export interface ReconcilerOptions {
   readonly rate: number;
   readonly onProgress?: (scanned: number) => void;
   readonly onDone?: (result: ScanResult, causes: readonly GapCause[]) => void;
+}
+
+/**
+ * What every heal reports, standalone or cluster: progress and re-captured keys as metrics, and the gap record
+ * marked healed (`healed`: the gap monitor's, when one runs).
+ */
+export function healReporting(
+  metrics: Metrics,
+  log: Logger,
+  healed: (result: ScanResult) => Promise<void> | undefined,
+): Pick<ReconcilerOptions, 'onProgress' | 'onDone'> {
+  return {
+    onProgress: (scanned) => metrics.captureReconcileScanned.set(scanned),
+    onDone: (result) => {
+      metrics.captureReconcileKeys.inc(result.captured);
+      metrics.captureReconcileRunning.set(0);
+      healed(result)?.catch((err: Error) =>
+        log.warn({ err: err.message }, 'could not record the healed gap'),
+      );
+    },
+  };
 }
 
 /**
