@@ -1,7 +1,7 @@
 import type { CdcConfig } from '@cdc/config';
 import { createDynamoClient } from '@cdc/dynamo';
 import { openSourceAccess } from '@cdc/redis';
-import { TwoSidedScan } from '@cdc/verifier';
+import { sourceScan } from '@cdc/verifier';
 
 /**
  * What `cdc verify --repair --match <source>:*` does, in-process: the two-sided scan over the test's keys, with
@@ -14,16 +14,7 @@ export async function repairScan(
   const access = await openSourceAccess(config.require('redis').redis, 'test-repair-scan');
   const dynamo = createDynamoClient(config.dynamo);
   try {
-    const scan = new TwoSidedScan({
-      dynamo,
-      redis: access.control,
-      nodes: () => access.scanNodes(),
-      versioned: access.reader,
-      sourceId: config.sourceId,
-      table: config.table,
-      writer: config.writer,
-      graceMs: 500,
-    });
+    const scan = sourceScan(config, access, dynamo);
     const report = await scan.run({ match: `${config.sourceId}:*`, repair });
     return report.repaired;
   } finally {

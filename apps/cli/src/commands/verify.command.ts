@@ -12,7 +12,7 @@ import {
   formatSummary,
   mismatchesOf,
   type ScanReport,
-  TwoSidedScan,
+  sourceScan,
   VerifyResumeError,
 } from '@cdc/verifier';
 import { resolveConfig } from '../endpoints';
@@ -96,16 +96,7 @@ export class VerifyCommand extends CommandRunner {
       const limiter = new RateLimiter(flags.rate ?? 0);
       const started = Date.now();
       let resumedAt = 0;
-      const scan = new TwoSidedScan({
-        dynamo,
-        redis: access.control,
-        nodes: () => access.scanNodes(),
-        versioned: access.reader,
-        sourceId: config.sourceId,
-        table: config.table,
-        writer: config.writer,
-        graceMs: config.verifierGraceMs,
-      });
+      const scan = sourceScan(config, access, dynamo);
       const report = await scan.run({
         ...(flags.segments !== undefined ? { segments: flags.segments } : {}),
         ...(flags.match ? { match: flags.match } : {}),

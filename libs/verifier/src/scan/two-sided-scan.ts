@@ -1,4 +1,5 @@
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { CdcConfig } from '@cdc/config';
 import { ATTR, decodeText, type Item, keyToPk, type RedisState } from '@cdc/parity';
 import {
   type ControlClient,
@@ -7,6 +8,7 @@ import {
   type KeyReader,
   readRunId,
   scanStep,
+  type SourceAccess,
   VersionedReader,
 } from '@cdc/redis';
 import type Redis from 'ioredis';
@@ -64,6 +66,23 @@ export interface TwoSidedScanOptions {
   readonly onProgress?: (counts: Readonly<ScanCounts>) => void;
   /** Keys kept per class in the report (default 10). */
   readonly sampleLimit?: number;
+}
+
+/**
+ * The scan of `config`'s source and table where capture reads (`openSourceAccess`: the primary, a replica, or
+ * every shard of a cluster), with the configured grace period.
+ */
+export function sourceScan(config: CdcConfig, access: SourceAccess, dynamo: DynamoDBClient): TwoSidedScan {
+  return new TwoSidedScan({
+    dynamo,
+    redis: access.control,
+    nodes: () => access.scanNodes(),
+    versioned: access.reader,
+    sourceId: config.sourceId,
+    table: config.table,
+    writer: config.writer,
+    graceMs: config.verifierGraceMs,
+  });
 }
 
 export class VerifyResumeError extends Error {
