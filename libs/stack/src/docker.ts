@@ -1,4 +1,5 @@
 import { KAFKA_SINGLE_NODE_ENV } from './engine-containers';
+import { EPHEMERAL_REDIS_ARGS } from './engines/redis';
 import { dockerUnavailable } from './errors';
 import { resolveExecutable, runToExit } from './process';
 import type { CoreEngineName, EngineName } from './types';
@@ -51,17 +52,7 @@ export function containerSpecs(id: string, ports: Record<CoreEngineName, number>
       name: 'redis',
       port: ports.redis,
       endpoint: `redis://127.0.0.1:${ports.redis}`,
-      args: [
-        ...base('redis', 6379),
-        'redis:7',
-        'redis-server',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--notify-keyspace-events',
-        'KEA',
-      ],
+      args: [...base('redis', 6379), 'redis:7', 'redis-server', ...EPHEMERAL_REDIS_ARGS],
     },
     {
       name: 'kafka',

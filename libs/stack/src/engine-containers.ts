@@ -1,4 +1,5 @@
 import { newClusterId } from './engines/kafka';
+import { EPHEMERAL_REDIS_ARGS } from './engines/redis';
 import type { CoreEngineName } from './types';
 
 /**
@@ -64,12 +65,7 @@ export function hostNetworkEngines(
         String(ports.redis),
         '--bind',
         '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--notify-keyspace-events',
-        'KEA',
+        ...EPHEMERAL_REDIS_ARGS,
       ],
       environment: {},
       endpoint: `redis://127.0.0.1:${ports.redis}`,

@@ -17,19 +17,26 @@ export function resolveRedisServer(env: NodeJS.ProcessEnv): string {
   return bin;
 }
 
-/** No persistence (tests and benchmarks want a clean, fast server) and keyspace events on, which capture needs. */
+/**
+ * Every local Redis, native or container: no persistence (tests and benchmarks want a clean, fast server) and
+ * keyspace events on, which capture needs.
+ */
+export const EPHEMERAL_REDIS_ARGS: readonly string[] = [
+  '--save',
+  '',
+  '--appendonly',
+  'no',
+  '--notify-keyspace-events',
+  'KEA',
+];
+
 export function redisArgs(port: number, dataDir: string): string[] {
   return [
     '--port',
     String(port),
     '--bind',
     '127.0.0.1',
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-    '--notify-keyspace-events',
-    'KEA',
+    ...EPHEMERAL_REDIS_ARGS,
     // A replica attached later syncs at once instead of after the default 5 s wait for more replicas.
     '--repl-diskless-sync-delay',
     '0',
