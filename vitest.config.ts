@@ -3,7 +3,8 @@ import swc from 'unplugin-swc';
 import { defineConfig } from 'vitest/config';
 
 // SWC instead of esbuild: esbuild drops decorator metadata, and Nest's injection needs it.
-const plugins = [swc.vite({ module: { type: 'es6' } })];
+// Exported for vitest.containers.config.ts: both resolve @cdc/* to the libs' sources the same way.
+export const plugins = [swc.vite({ module: { type: 'es6' } })];
 const libs = [
   'contracts',
   'parity',
@@ -18,7 +19,9 @@ const libs = [
   'verifier',
   'testing',
 ];
-const alias = Object.fromEntries(libs.map((lib) => [`@cdc/${lib}`, resolve(__dirname, `libs/${lib}/src`)]));
+export const alias = Object.fromEntries(
+  libs.map((lib) => [`@cdc/${lib}`, resolve(__dirname, `libs/${lib}/src`)]),
+);
 
 export default defineConfig({
   plugins,

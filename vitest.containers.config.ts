@@ -1,6 +1,5 @@
-import { resolve } from 'node:path';
-import swc from 'unplugin-swc';
 import { defineConfig } from 'vitest/config';
+import { alias, plugins } from './vitest.config';
 
 /**
  * The container tests, apart from `npm test` because they need a Docker engine and the images
@@ -19,23 +18,6 @@ import { defineConfig } from 'vitest/config';
 process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
 process.env.TESTCONTAINERS_HOST_OVERRIDE ??= 'localhost';
 process.env.CDC_TEST_ENGINES ??= 'containers';
-
-const plugins = [swc.vite({ module: { type: 'es6' } })];
-const libs = [
-  'contracts',
-  'parity',
-  'config',
-  'observability',
-  'redis',
-  'kafka',
-  'dynamo',
-  'stack',
-  'capture',
-  'applier',
-  'verifier',
-  'testing',
-];
-const alias = Object.fromEntries(libs.map((lib) => [`@cdc/${lib}`, resolve(__dirname, `libs/${lib}/src`)]));
 
 const CONTAINER_E2E_FILES = [
   'test/e2e/pipeline.e2e-spec.ts',
