@@ -3,7 +3,6 @@ import { cpus } from 'node:os';
 import { statSync } from 'node:fs';
 import { relative } from 'node:path';
 import { loadConfig } from '@cdc/config';
-import { ChangeEventCodec } from '@cdc/contracts';
 import { type Admin, createKafka, ensureChangeTopics, type Kafka } from '@cdc/kafka';
 import { createLogger } from '@cdc/observability';
 import { createRedisClient } from '@cdc/redis';
@@ -22,8 +21,8 @@ import {
 } from './capture-report';
 import {
   type CaptureRunner,
-  type CaptureSnapshot,
   type CaptureTarget,
+  fenceCapture,
   findCaptureMain,
   startChildCapture,
   startInProcessCapture,
@@ -34,7 +33,7 @@ import { benchStackDown, benchStackUp } from './bench-stack';
 import { CpuPinning } from './pinning';
 import type { Bar, Progress } from './progress';
 import { formatCount, formatRate, ratePerSecond } from './stats';
-import { scanTopic, stringValueOf, sumEndOffsets, waitForEndOffsets } from './topic';
+import { sumEndOffsets, topicLoss, waitForEndOffsets } from './topic';
 import { keyName, runBurstWriter, runClosedLoopWriter } from './writer';
 
 export interface CaptureBenchOptions {
@@ -71,7 +70,6 @@ export const WRITER_RATIO_TARGET = 0.9;
 /** Reading on a replica, the primary keeps at least this share of its capacity (CPU per write, A ÷ B). */
 export const PRIMARY_CAPACITY_TARGET = 0.95;
 const PARTITIONS = 6;
-const FENCE_TIMEOUT_MS = 60_000;
 
 /** Lets the command stop what this run started when it is interrupted (Ctrl-C). */
 export interface BenchResources {
@@ -88,8 +86,6 @@ const SETUP_TEXT: Record<WriterSetup, string> = {
 };
 
 const round2 = (n: number): number => Math.round(n * 100) / 100;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 class Bench {
   private readonly runId = randomBytes(3).toString('hex');
@@ -181,29 +177,6 @@ class Bench {
   }
 
   /**
-   * Waits until capture has received one notification per write and turned every one of them into an event
-   * (events = notifications - coalesced, nothing pending). Returns how long that took after the writer stopped.
-   */
-  private async fence(
-    runner: CaptureRunner,
-    writes: number,
-  ): Promise<{ snap: CaptureSnapshot; ms: number; ok: boolean }> {
-    const t0 = performance.now();
-    let snap = await runner.snapshot();
-    while (performance.now() - t0 < FENCE_TIMEOUT_MS) {
-      if (
-        snap.notifications >= writes &&
-        snap.pending === 0 &&
-        snap.events >= snap.notifications - snap.coalesced
-      )
-        return { snap, ms: performance.now() - t0, ok: true };
-      await sleep(50);
-      snap = await runner.snapshot();
-    }
-    return { snap, ms: performance.now() - t0, ok: false };
-  }
-
-  /**
    * One writer phase, in one of three setups: notifications off and nothing listening (A), notifications on and
    * a bare subscriber that reads nothing (N, the floor of any notification-driven capture), or notifications on
    * and capture running (B). An unmeasured lead-in under the same conditions comes first (a freshly started
@@ -250,7 +223,7 @@ class Bench {
         : undefined;
       let captureStats: CapturePhaseStats | undefined;
       if (runner && before) {
-        const { snap, ms, ok } = await this.fence(runner, (leadIn?.writes ?? 0) + result.writes);
+        const { snap, ms, ok } = await fenceCapture(runner, (leadIn?.writes ?? 0) + result.writes);
         captureStats = {
           notifications: snap.notifications - before.notifications,
           coalesced: snap.coalesced - before.coalesced,
@@ -362,7 +335,7 @@ class Bench {
       bar.stop();
       const captureMs = (reached.at ?? performance.now()) - t0;
       const topicEvents = reached.sum - base;
-      const { snap } = await this.fence(runner, before.notifications + m);
+      const { snap } = await fenceCapture(runner, before.notifications + m);
       const result: CeilingResult = {
         keys: m,
         writeMs: Math.round(written.elapsedMs),
@@ -395,47 +368,22 @@ class Bench {
   async verify(): Promise<LossResult> {
     this.progress.line(`verify: reading ${this.topic} from the beginning`);
     let bar: Bar | undefined; // sized once the end offsets are known
-    const scan = await scanTopic(this.kafka, this.admin, this.topic, {
+    const result = await topicLoss(this.kafka, this.admin, this.topic, {
       groupId: `cdc-bench-verify-${this.runId}`,
-      keepLast: (k) => k.startsWith(this.writerPrefix),
-      collect: (k) => k.startsWith(this.burstPrefix),
-      timeoutMs: 600_000,
+      writerPrefix: this.writerPrefix,
+      burstPrefix: this.burstPrefix,
+      expected: this.expected,
+      burstKeys: this.opts.burstKeys,
+      burstKey: (i) => keyName(this.burstPrefix, i),
       onProgress: (read, total) => {
         bar ??= this.progress.bar('read', total, 'messages');
         bar.update(read);
       },
     });
     bar?.stop();
-    const codec = new ChangeEventCodec();
-    const lostSample: Array<{ key: string; expected: string; last: string | null }> = [];
-    let lost = 0;
-    for (const [key, expected] of this.expected) {
-      const last = stringValueOf(codec, scan.last.get(key) ?? null);
-      if (last !== expected) {
-        lost++;
-        if (lostSample.length < 10) lostSample.push({ key, expected, last });
-      }
-    }
-    const burstMissingSample: string[] = [];
-    let burstKeysMissing = 0;
-    for (let i = 0; i < this.opts.burstKeys; i++) {
-      const key = keyName(this.burstPrefix, i);
-      if (!scan.seen.has(key)) {
-        burstKeysMissing++;
-        if (burstMissingSample.length < 10) burstMissingSample.push(key);
-      }
-    }
-    const result: LossResult = {
-      keysChecked: this.expected.size,
-      lost,
-      lostSample,
-      messagesConsumed: scan.messages,
-      burstKeysChecked: this.opts.burstKeys,
-      burstKeysMissing,
-      burstMissingSample,
-    };
+    const { lost, burstKeysMissing } = result;
     this.progress.line(
-      `  ${formatCount(scan.messages)} messages; ${lost} lost of ${formatCount(this.expected.size)} keys; ` +
+      `  ${formatCount(result.messagesConsumed)} messages; ${lost} lost of ${formatCount(this.expected.size)} keys; ` +
         `${burstKeysMissing} of ${formatCount(this.opts.burstKeys)} burst keys missing`,
     );
     return result;

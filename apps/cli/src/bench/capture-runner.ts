@@ -44,6 +44,32 @@ export interface CaptureRunner {
   kill(): void;
 }
 
+/**
+ * Waits until capture has received one notification per write and turned every one of them into an event
+ * (events = notifications - coalesced, nothing pending), or 60 s. Returns how long that took after the writer
+ * stopped, and whether it got there.
+ */
+export async function fenceCapture(
+  runner: CaptureRunner,
+  writes: number,
+): Promise<{ snap: CaptureSnapshot; ms: number; ok: boolean }> {
+  const t0 = performance.now();
+  let snap = await runner.snapshot();
+  while (performance.now() - t0 < FENCE_TIMEOUT_MS) {
+    if (
+      snap.notifications >= writes &&
+      snap.pending === 0 &&
+      snap.events >= snap.notifications - snap.coalesced
+    )
+      return { snap, ms: performance.now() - t0, ok: true };
+    await new Promise((r) => setTimeout(r, 50));
+    snap = await runner.snapshot();
+  }
+  return { snap, ms: performance.now() - t0, ok: false };
+}
+
+const FENCE_TIMEOUT_MS = 60_000;
+
 export interface CaptureTarget {
   readonly redisUrl: string;
   readonly kafkaBrokers: string;

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
 import { relative } from 'node:path';
-import { ChangeEventCodec } from '@cdc/contracts';
 import { createKafka, ensureChangeTopics } from '@cdc/kafka';
 import { createLogger } from '@cdc/observability';
 import { KAFKA_VERSION } from '@cdc/stack';
@@ -10,6 +9,7 @@ import { benchStackDown, benchStackUp } from './bench-stack';
 import type { BenchResources } from './capture-bench';
 import {
   type CaptureRunner,
+  fenceCapture,
   findCaptureMain,
   startChildCapture,
   startInProcessCapture,
@@ -24,7 +24,7 @@ import {
 import { type CpuShares, CpuMeter } from './cpu';
 import type { Progress } from './progress';
 import { formatCount, formatRate, ratePerSecond } from './stats';
-import { scanTopic, stringValueOf, sumEndOffsets, waitForEndOffsets } from './topic';
+import { sumEndOffsets, topicLoss, waitForEndOffsets } from './topic';
 import { runClosedLoopWriter } from './writer';
 
 export interface ClusterBenchOptions {
@@ -47,7 +47,6 @@ export interface ClusterBenchOptions {
 const PARTITIONS = 6;
 /** Burst keys are hash-tagged over this many slots, so MSET can write them (one slot per command). */
 const BURST_TAGS = 512;
-const FENCE_TIMEOUT_MS = 60_000;
 
 interface Node {
   readonly port: number;
@@ -149,21 +148,6 @@ export async function runClusterCaptureBench(
       await runner.stop();
       res.capture = undefined;
     };
-    /** Until capture has one notification per write and nothing pending: how long after the writer that took. */
-    const fence = async (runner: CaptureRunner, writes: number) => {
-      const t0 = performance.now();
-      for (;;) {
-        const snap = await runner.snapshot();
-        const done =
-          snap.notifications >= writes &&
-          snap.pending === 0 &&
-          snap.events >= snap.notifications - snap.coalesced;
-        if (done || performance.now() - t0 > FENCE_TIMEOUT_MS)
-          return { snap, ms: performance.now() - t0, ok: done };
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    };
-
     const leadInS = Math.min(2, Math.max(1, Math.round(opts.durationS / 5)));
     const writer = {
       keys: opts.keys,
@@ -192,7 +176,7 @@ export async function runClusterCaptureBench(
         const cpu = grouped(m.stop());
         let captureStats: ClusterPhase['captureStats'];
         if (runner && before) {
-          const { snap, ms, ok } = await fence(runner, (leadIn?.writes ?? 0) + result.writes);
+          const { snap, ms, ok } = await fenceCapture(runner, (leadIn?.writes ?? 0) + result.writes);
           captureStats = {
             notifications: snap.notifications - before.notifications,
             coalesced: snap.coalesced - before.coalesced,
@@ -275,25 +259,17 @@ export async function runClusterCaptureBench(
     }
 
     progress.line(`verify: reading ${topic} from the beginning`);
-    const scan = await scanTopic(kafka, admin, topic, {
+    const loss = await topicLoss(kafka, admin, topic, {
       groupId: `cdc-bench-verify-${runId}`,
-      keepLast: (k) => k.startsWith(writerPrefix),
-      collect: (k) => k.startsWith(burstPrefix),
-      timeoutMs: 600_000,
+      writerPrefix,
+      burstPrefix,
+      expected,
+      burstKeys: opts.burstKeys,
+      burstKey,
     });
-    const codec = new ChangeEventCodec();
-    const lostSample: Array<{ key: string; expected: string; last: string | null }> = [];
-    let lost = 0;
-    for (const [key, value] of expected) {
-      const last = stringValueOf(codec, scan.last.get(key) ?? null);
-      if (last === value) continue;
-      lost++;
-      if (lostSample.length < 10) lostSample.push({ key, expected: value, last });
-    }
-    let burstKeysMissing = 0;
-    for (let i = 0; i < opts.burstKeys; i++) if (!scan.seen.has(burstKey(i))) burstKeysMissing++;
+    const { lost, burstKeysMissing } = loss;
     progress.line(
-      `  ${formatCount(scan.messages)} messages; ${lost} lost of ${formatCount(expected.size)} keys; ${burstKeysMissing} burst keys missing`,
+      `  ${formatCount(loss.messagesConsumed)} messages; ${lost} lost of ${formatCount(expected.size)} keys; ${burstKeysMissing} burst keys missing`,
     );
 
     const host = { cpus: cpus().length, cpuModel: cpus()[0]?.model.trim() ?? 'unknown' };
@@ -339,11 +315,11 @@ export async function runClusterCaptureBench(
       ...clusterMedians(pairs),
       ceiling,
       loss: {
-        keysChecked: expected.size,
+        keysChecked: loss.keysChecked,
         lost,
-        lostSample,
+        lostSample: loss.lostSample,
         burstKeysMissing,
-        messagesConsumed: scan.messages,
+        messagesConsumed: loss.messagesConsumed,
       },
       notes,
       reportFile: opts.reportFile,

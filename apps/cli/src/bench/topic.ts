@@ -1,5 +1,6 @@
-import type { ChangeEventCodec } from '@cdc/contracts';
+import { ChangeEventCodec } from '@cdc/contracts';
 import type { Admin, Kafka } from '@cdc/kafka';
+import type { LossResult } from './capture-report';
 
 /** Sum of the topic's end offsets over all partitions (= messages ever written, nothing is deleted here). */
 export async function sumEndOffsets(admin: Admin, topic: string): Promise<number> {
@@ -124,4 +125,59 @@ export function stringValueOf(codec: ChangeEventCodec, value: Buffer | null): st
   const event = codec.decode(value);
   if (event.op !== 'UPSERT' || event.value?.type !== 'string') return null;
   return event.value.data.toString('latin1');
+}
+
+/**
+ * Zero loss, read back from the topic: every writer key's last event must carry the last value written
+ * (`expected`), and every burst key (`burstKey(0..burstKeys-1)`) must appear at least once.
+ */
+export async function topicLoss(
+  kafka: Kafka,
+  admin: Admin,
+  topic: string,
+  opts: {
+    readonly groupId: string;
+    readonly writerPrefix: string;
+    readonly burstPrefix: string;
+    readonly expected: ReadonlyMap<string, string>;
+    readonly burstKeys: number;
+    readonly burstKey: (i: number) => string;
+    readonly onProgress?: (read: number, total: number) => void;
+  },
+): Promise<LossResult> {
+  const scan = await scanTopic(kafka, admin, topic, {
+    groupId: opts.groupId,
+    keepLast: (k) => k.startsWith(opts.writerPrefix),
+    collect: (k) => k.startsWith(opts.burstPrefix),
+    timeoutMs: 600_000,
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+  });
+  const codec = new ChangeEventCodec();
+  const lostSample: Array<{ key: string; expected: string; last: string | null }> = [];
+  let lost = 0;
+  for (const [key, expected] of opts.expected) {
+    const last = stringValueOf(codec, scan.last.get(key) ?? null);
+    if (last !== expected) {
+      lost++;
+      if (lostSample.length < 10) lostSample.push({ key, expected, last });
+    }
+  }
+  const burstMissingSample: string[] = [];
+  let burstKeysMissing = 0;
+  for (let i = 0; i < opts.burstKeys; i++) {
+    const key = opts.burstKey(i);
+    if (!scan.seen.has(key)) {
+      burstKeysMissing++;
+      if (burstMissingSample.length < 10) burstMissingSample.push(key);
+    }
+  }
+  return {
+    keysChecked: opts.expected.size,
+    lost,
+    lostSample,
+    messagesConsumed: scan.messages,
+    burstKeysChecked: opts.burstKeys,
+    burstKeysMissing,
+    burstMissingSample,
+  };
 }
