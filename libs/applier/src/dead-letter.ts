@@ -1,3 +1,4 @@
+import { DLQ_HEADERS as H } from '@cdc/contracts';
 import type { Producer } from '@cdc/kafka';
 import type { PoisonMessage } from './plan-batch';
 
@@ -26,11 +27,12 @@ export class KafkaDeadLetter implements DeadLetterSink {
         value: p.message.value,
         headers: {
           ...p.message.headers,
-          'cdc-error-code': p.code,
-          'cdc-error-reason': p.reason,
-          'cdc-source-topic': sourceTopic,
-          'cdc-source-partition': String(p.message.partition),
-          'cdc-source-offset': p.message.offset,
+          [H.code]: p.code,
+          [H.reason]: p.reason,
+          [H.rejectedBy]: 'applier',
+          [H.sourceTopic]: sourceTopic,
+          [H.sourcePartition]: String(p.message.partition),
+          [H.sourceOffset]: p.message.offset,
         },
       })),
     });

@@ -1,9 +1,15 @@
-import { type ChangeEvent, type ChangeEventCodec, ContractError, latestPerKey } from '@cdc/contracts';
+import {
+  type ChangeEvent,
+  type ChangeEventCodec,
+  ContractError,
+  type DlqCode,
+  latestPerKey,
+} from '@cdc/contracts';
 import type { ConsumedMessage } from '@cdc/kafka';
 
 export interface PoisonMessage {
   readonly message: ConsumedMessage;
-  readonly code: string;
+  readonly code: DlqCode;
   readonly reason: string;
 }
 

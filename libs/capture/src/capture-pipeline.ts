@@ -1,4 +1,4 @@
-import { ChangeEventCodec, type Op, type Origin } from '@cdc/contracts';
+import { ChangeEventCodec, DLQ_HEADERS as H, type Op, type Origin } from '@cdc/contracts';
 import type { CdcConfig } from '@cdc/config';
 import { BatchPublisher, type Message, type Producer } from '@cdc/kafka';
 import type { Logger, Metrics } from '@cdc/observability';
@@ -226,12 +226,12 @@ export class CapturePipeline {
       key: p.key,
       value: null,
       headers: {
-        'cdc-error-code': r.code,
-        'cdc-error-reason': r.reason,
-        'cdc-redis-type': state.type,
-        'cdc-version': state.version.toString(),
-        'cdc-event': p.event,
-        'cdc-rejected-by': 'capture',
+        [H.code]: r.code,
+        [H.reason]: r.reason,
+        [H.redisType]: state.type,
+        [H.version]: state.version.toString(),
+        [H.event]: p.event,
+        [H.rejectedBy]: 'capture',
       },
     };
   }

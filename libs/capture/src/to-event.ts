@@ -1,9 +1,9 @@
-import type { ChangeEvent, Origin } from '@cdc/contracts';
+import type { CaptureRejectionCode, ChangeEvent, Origin } from '@cdc/contracts';
 import type { KeyState } from '@cdc/redis';
 
 /** A key capture will not carry, and why: it goes to the DLQ with this code, never silently away. */
 export interface Rejection {
-  readonly code: 'UNSUPPORTED_TYPE' | 'VALUE_TOO_LARGE';
+  readonly code: CaptureRejectionCode;
   readonly reason: string;
 }
 

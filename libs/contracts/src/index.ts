@@ -1,5 +1,6 @@
 export * from './change-event';
 export * from './codec';
+export * from './dlq';
 export * from './errors';
 export * from './version';
 export { rabinFingerprint64 } from './rabin';
