@@ -90,6 +90,8 @@ export const envSchema = z
     CDC_VERIFIER_WINDOW_MS: int(10_000, 86_400_000).default(300_000),
     CDC_READY_MAX_CONSUMER_LAG: int(0, 1_000_000_000).default(1_000),
     CDC_READY_MAX_LAG_P99_MS: int(1, 86_400_000).default(5_000),
+    // The drain deadline after SIGTERM (deploy/: every pod's termination grace period is longer).
+    CDC_SHUTDOWN_TIMEOUT_MS: int(1_000, 600_000).default(15_000),
     HTTP_PORT: int(0, 65_535).optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
