@@ -51,7 +51,7 @@ function baseTable(): string {
   const tables = new Set(
     deploymentsOf(objects).map((d) => {
       const c = d.spec.template.spec.containers[0];
-      return loadConfig(containerEnv(objects, c as Container).env as NodeJS.ProcessEnv).table;
+      return loadConfig(containerEnv(objects, c as Container).env).table;
     }),
   );
   if (tables.size !== 1) throw new Error(`deploy/base configures ${tables.size} tables`);

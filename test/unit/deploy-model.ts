@@ -76,7 +76,7 @@ const isMap = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function parseDocs(file: string): K8sObject[] {
-  return parseAllDocuments(readFileSync(file, 'utf8')).flatMap((doc) => {
+  return parseAllDocuments(readFileSync(file, 'utf8')).flatMap((doc): K8sObject[] => {
     if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors[0]?.message}`);
     const value = doc.toJS() as unknown;
     if (value === null || value === undefined) return [];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { envSchema, loadConfig } from '@cdc/config';
-import { APPS, type AppName, appSpec, SCHEMA_KEYS, SDK_VARIABLES } from './compose-model';
+import { APP_ENGINES, APPS, type AppName, appSpec, SCHEMA_KEYS, SDK_VARIABLES } from './compose-model';
 import {
   BASE,
   type Container,
@@ -65,8 +65,12 @@ function checkEnv(objects: readonly K8sObject[]): string[] {
         problems.push(`${d.metadata.name}: ${k} is neither in the config schema nor an AWS SDK variable`);
       }
     }
+    if (env.REDIS_URL !== undefined && !APP_ENGINES[app].includes('redis'))
+      problems.push(
+        `${d.metadata.name}: gets REDIS_URL, but the ${app} never talks to Redis (keep its password away)`,
+      );
     try {
-      loadConfig(env as NodeJS.ProcessEnv).require(...appSpec(app).needs);
+      loadConfig(env).require(...appSpec(app).needs);
     } catch (err) {
       problems.push(`${d.metadata.name}: loadConfig rejects its environment: ${(err as Error).message}`);
     }
@@ -264,7 +268,7 @@ const config = (objects: K8sObject[]) =>
   objects.find((o) => o.kind === 'ConfigMap') as K8sObject & { data: Record<string, string> };
 
 describe('deploy/ checks catch what they check', () => {
-  it('an env name outside the schema, a bad value, a missing secret key', () => {
+  it('an env name outside the schema, a bad value, a missing secret, a secret the app must not get', () => {
     expect(checkEnv(broken((o) => (config(o).data.PROFILES_TABLE = 'x')))).toEqual([
       'cdc-capture: PROFILES_TABLE is neither in the config schema nor an AWS SDK variable',
       'cdc-applier: PROFILES_TABLE is neither in the config schema nor an AWS SDK variable',
@@ -278,12 +282,14 @@ describe('deploy/ checks catch what they check', () => {
       expect.stringContaining('cdc-applier: loadConfig rejects'),
       expect.stringContaining('cdc-verifier: loadConfig rejects'),
     ]);
-    const noKey = broken(
-      (o) => delete (o.find((x) => x.kind === 'Secret')?.stringData as Record<string, string>).REDIS_URL,
-    );
-    expect(checkEnv(noKey)).toContain(
-      'cdc-capture: capture: REDIS_URL refers to Secret cdc-secrets/REDIS_URL, missing',
-    );
+    const secret = (o: K8sObject[], name: string) =>
+      o.find((x) => x.kind === 'Secret' && x.metadata.name === name)?.stringData as Record<string, string>;
+    expect(checkEnv(broken((o) => delete secret(o, 'cdc-capture-secrets').REDIS_URL))).toEqual([
+      expect.stringMatching(/^cdc-capture: loadConfig rejects its environment: .*REDIS_URL/s),
+    ]);
+    expect(checkEnv(broken((o) => (secret(o, 'cdc-applier-secrets').REDIS_URL = 'redis://r:6379')))).toEqual([
+      'cdc-applier: gets REDIS_URL, but the applier never talks to Redis (keep its password away)',
+    ]);
   });
 
   it('a probe on another path or port, a container port the app does not listen on', () => {
