@@ -5,6 +5,13 @@ import {
   BenchCommand,
   BenchVerifyCommand,
 } from './commands/bench.command';
+import {
+  DlqAcceptCommand,
+  DlqCommand,
+  DlqListCommand,
+  DlqRedriveCommand,
+  DlqShowCommand,
+} from './commands/dlq.command';
 import { ReplayCommand } from './commands/replay.command';
 import { RunCommand } from './commands/run.command';
 import { SnapshotCommand } from './commands/snapshot.command';
@@ -32,6 +39,11 @@ import {
     StatusCommand,
     ReplayCommand,
     VerifyCommand,
+    DlqCommand,
+    DlqListCommand,
+    DlqShowCommand,
+    DlqAcceptCommand,
+    DlqRedriveCommand,
     BenchCommand,
     BenchCaptureCommand,
     BenchApplierCommand,

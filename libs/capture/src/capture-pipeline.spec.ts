@@ -96,3 +96,46 @@ describe('CapturePipeline batching', () => {
     expect(publishes.map((x) => x.keys)).toEqual([['a']]);
   });
 });
+
+describe('CapturePipeline.recapture', () => {
+  it('says per key: produced, deleted (gone from Redis) or refused with the DLQ code', async () => {
+    const states: Record<string, Partial<KeyState>> = {
+      ok: { type: 'string', value: { type: 'string', data: Buffer.from('v') } },
+      gone: { type: 'none', value: null },
+      log: { type: 'stream', value: null },
+    };
+    let version = 10n;
+    const reader = {
+      read: (keys: readonly Buffer[]): Promise<KeyState[]> =>
+        Promise.resolve(
+          keys.map((key) => ({
+            key,
+            version: ++version,
+            expireAtMs: null,
+            readAtMs: Date.now(),
+            ...(states[key.toString()] as Pick<KeyState, 'type' | 'value'>),
+          })),
+        ),
+    } as unknown as VersionedReader;
+    const dlq: Message[] = [];
+    const p = new CapturePipeline(
+      reader,
+      { publish: () => Promise.resolve() } as never,
+      { publish: (m: Message[]) => (dlq.push(...m), Promise.resolve()) } as never,
+      { sourceId: 's', db: 0, batchSize: 10, lingerMs: 0, maxEventBytes: 1 << 20 },
+      new Metrics(),
+      createLogger('silent'),
+    );
+    const { outcomes } = await p.recapture(
+      ['ok', 'gone', 'log'].map((k) => Buffer.from(k)),
+      'repair',
+      'redrive',
+    );
+    expect(outcomes.map((o) => [o.key.toString(), o.outcome, o.version, o.code])).toEqual([
+      ['ok', 'produced', 11n, undefined],
+      ['gone', 'deleted', 12n, undefined],
+      ['log', 'refused', 13n, 'UNSUPPORTED_TYPE'],
+    ]);
+    expect(dlq.map((m) => String(m.key))).toEqual(['log']);
+  });
+});

@@ -20,6 +20,16 @@ export interface CaptureSettings {
   readonly maxEventBytes: number;
 }
 
+/** What capture did with one re-captured key: an UPSERT, a DELETE (gone from Redis), or refused (DLQ'd). */
+export interface CaptureOutcome {
+  readonly key: Buffer;
+  readonly outcome: 'produced' | 'deleted' | 'refused';
+  readonly version: bigint;
+  /** When refused: the DLQ code and reason of the new DLQ record (the key's item is tombstoned). */
+  readonly code?: string;
+  readonly reason?: string;
+}
+
 /** Values clearly too large are not even read: the Lua guard (an estimate for collections) sits well above. */
 const GUARD_FACTOR = 4;
 
@@ -99,6 +109,15 @@ export class CapturePipeline {
 
   /** Re-capture keys outside the notification path (snapshot, repair, gap healing). */
   async capture(keys: readonly Buffer[], origin: Origin, event: string = origin): Promise<number> {
+    return (await this.recapture(keys, origin, event)).produced;
+  }
+
+  /** capture(), saying per key what became of it (`cdc dlq redrive` reports each key). */
+  async recapture(
+    keys: readonly Buffer[],
+    origin: Origin,
+    event: string = origin,
+  ): Promise<{ produced: number; outcomes: CaptureOutcome[] }> {
     const now = performance.now();
     return this.process(
       keys.map((key) => ({ key, event, since: now })),
@@ -163,7 +182,10 @@ export class CapturePipeline {
     this.wake = undefined;
   }
 
-  private async process(batch: readonly PendingKey[], origin: Origin): Promise<number> {
+  private async process(
+    batch: readonly PendingKey[],
+    origin: Origin,
+  ): Promise<{ produced: number; outcomes: CaptureOutcome[] }> {
     const states = await this.reader.read(
       batch.map((p) => p.key),
       true,
@@ -172,6 +194,7 @@ export class CapturePipeline {
     this.metrics.captureReads.inc(states.length);
     const messages: Message[] = [];
     const rejected: Message[] = [];
+    const outcomes: CaptureOutcome[] = [];
     // Events per label set, counted here and added once per batch rather than one labelled inc per event.
     const counts = new Map<string, { labels: [string, Op, Origin, string]; n: number }>();
     const { sourceId, db } = this.settings;
@@ -194,6 +217,13 @@ export class CapturePipeline {
         bytes = this.codec.encode(event);
       }
       if (!event || !bytes) continue;
+      outcomes.push({
+        key: p.key,
+        version: event.version,
+        ...(rejection
+          ? { outcome: 'refused', code: rejection.code, reason: rejection.reason }
+          : { outcome: event.op === 'DELETE' ? 'deleted' : 'produced' }),
+      });
       const type = event.value?.type ?? 'none';
       const id = `${type}\0${event.op}\0${p.event}`;
       const count = counts.get(id);
@@ -212,7 +242,7 @@ export class CapturePipeline {
       produced += n;
     }
     this.produced += produced;
-    return produced;
+    return { produced, outcomes };
   }
 
   /** A key capture will not carry: counted, logged, and recorded on the DLQ with the reason (never dropped). */

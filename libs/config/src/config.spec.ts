@@ -8,6 +8,7 @@ describe('loadConfig', () => {
       table: 'cdc_users',
       topic: 'cdc.users.changes',
       dlqTopic: 'cdc.users.changes.dlq',
+      dlqAcceptedTopic: 'cdc.users.changes.dlq.accepted',
       applierGroup: 'cdc-applier.users.cdc_users',
       writer: 'cdc-replicator/users',
       topicPartitions: 6,

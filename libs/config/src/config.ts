@@ -48,6 +48,8 @@ export const names = {
   table: (source: string) => `cdc_${source}`,
   topic: (source: string) => `cdc.${source}.changes`,
   dlqTopic: (topic: string) => `${topic}.dlq`,
+  /** Compacted: one resolution (accepted, redriven) per DLQ record, keyed "partition:offset" (`cdc dlq`). */
+  dlqAcceptedTopic: (dlqTopic: string) => `${dlqTopic}.accepted`,
   applierGroup: (source: string, table: string) => `cdc-applier.${source}.${table}`,
   replayGroup: (source: string, table: string) => `cdc-replay.${source}.${table}`,
 } as const;
@@ -61,6 +63,7 @@ export class CdcConfig {
   readonly table: string;
   readonly topic: string;
   readonly dlqTopic: string;
+  readonly dlqAcceptedTopic: string;
   readonly topicPartitions: number;
   readonly topicReplicationFactor: number;
   readonly createTable: boolean;
@@ -133,6 +136,7 @@ export class CdcConfig {
     this.table = env.CDC_TABLE ?? names.table(env.CDC_SOURCE_ID);
     this.topic = env.CDC_TOPIC ?? names.topic(env.CDC_SOURCE_ID);
     this.dlqTopic = names.dlqTopic(this.topic);
+    this.dlqAcceptedTopic = names.dlqAcceptedTopic(this.dlqTopic);
     this.topicPartitions = env.CDC_TOPIC_PARTITIONS;
     this.topicReplicationFactor = env.CDC_TOPIC_REPLICATION_FACTOR;
     this.createTable = env.CDC_CREATE_TABLE;

@@ -5,3 +5,4 @@ export * from './errors';
 export * from './version';
 export { rabinFingerprint64 } from './rabin';
 export { WRITER_SCHEMAS } from './avro-types';
+export * from './dlq-records';

@@ -23,6 +23,14 @@ export const DLQ_TOPIC_CONFIG = {
   'retention.ms': String(30 * 24 * 3600 * 1000),
 };
 
+/**
+ * `<dlq>.accepted`: the latest resolution per DLQ record (key "partition:offset"), so compaction keeps it
+ * small and it never expires while its record may still be read. One partition: a handful of records.
+ */
+export const DLQ_ACCEPTED_TOPIC_CONFIG = {
+  'cleanup.policy': 'compact',
+};
+
 /** Creates the topics that are missing (an existing topic is left as it is: partitions never shrink). */
 export async function ensureTopics(
   admin: Admin,

@@ -8,7 +8,6 @@ import { fail, printJson } from '../output';
 
 interface StatusFlags {
   json?: boolean;
-  acceptDlq?: number;
   maxConsumerLag?: number;
   maxLagP99?: number;
 }
@@ -44,7 +43,7 @@ const wholeNumber = (flag: string, value: string): number => {
 @Command({
   name: 'status',
   description:
-    'Cutover readiness: capture alive and gap-free, consumer lag, DLQ depth, stream and scan parity, lag p99, and a READY / NOT READY verdict (exit 0 / 2)',
+    'Cutover readiness: capture alive and gap-free, consumer lag, DLQ records all explained (not carried by policy, or resolved with cdc dlq accept / redrive), stream and scan parity, lag p99, and a READY / NOT READY verdict (exit 0 / 2)',
 })
 export class StatusCommand extends CommandRunner {
   async run(_args: string[], flags: StatusFlags): Promise<void> {
@@ -63,16 +62,16 @@ export class StatusCommand extends CommandRunner {
       ).catch((err: Error) => {
         throw new Error(`cannot reach Redis (${redisError || err.message}): check REDIS_URL and REDIS_DB`);
       });
-      admin = createKafka(kafkaCfg, createLogger('fatal', 'cdc-status', process.stderr)).admin();
+      const kafka = createKafka(kafkaCfg, createLogger('fatal', 'cdc-status', process.stderr));
+      admin = kafka.admin();
       await admin.connect().catch((err: Error) => {
         throw new Error(`cannot reach Kafka (${err.message}): check KAFKA_BROKERS`);
       });
       const options: Partial<ReadinessOptions> = {
-        ...(flags.acceptDlq !== undefined ? { maxDlqDepth: flags.acceptDlq } : {}),
         ...(flags.maxConsumerLag !== undefined ? { maxConsumerLag: flags.maxConsumerLag } : {}),
         ...(flags.maxLagP99 !== undefined ? { maxLagP99Ms: flags.maxLagP99 } : {}),
       };
-      const report = await new StatusCollector(redis, admin, config).report(options);
+      const report = await new StatusCollector(redis, { kafka, admin }, config).report(options);
       if (flags.json) printJson(report);
       else process.stdout.write(formatStatus(report));
       process.exitCode = report.verdict === 'READY' ? 0 : NOT_READY_EXIT;
@@ -87,14 +86,6 @@ export class StatusCommand extends CommandRunner {
   @Option({ flags: '--json', description: 'print the report as JSON (verdict, reasons, checks, inputs)' })
   parseJson(): boolean {
     return true;
-  }
-
-  @Option({
-    flags: '--accept-dlq <messages>',
-    description: 'DLQ messages already inspected and accepted (default 0: any DLQ message is NOT READY)',
-  })
-  parseAcceptDlq(value: string): number {
-    return wholeNumber('--accept-dlq', value);
   }
 
   @Option({

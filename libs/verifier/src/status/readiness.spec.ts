@@ -10,7 +10,7 @@ const ready: ReadinessInputs = {
     { partition: 0, lag: 0 },
     { partition: 1, lag: 3 },
   ],
-  dlqDepth: 0,
+  dlq: { records: 0, notCarried: 0, accepted: 0, redriven: 0, open: {} },
   streamParity: {
     at: now - 2_000,
     windowMs: 300_000,
@@ -48,7 +48,7 @@ describe('readiness', () => {
       aliveAt: null,
       gaps: null,
       consumerLag: { unknown: 'topic cdc.x.changes does not exist' },
-      dlqDepth: { unknown: 'topic cdc.x.changes.dlq does not exist' },
+      dlq: { unknown: 'topic cdc.x.changes.dlq does not exist' },
       streamParity: null,
       lastScan: null,
     });
@@ -91,9 +91,41 @@ describe('readiness', () => {
     expect(failing({ consumerLag: [] })).toEqual([]);
   });
 
-  it('DLQ: any message fails unless accepted', () => {
-    expect(failing({ dlqDepth: 2 })).toEqual(['dlq']);
-    expect(failing({ dlqDepth: 2 }, { maxDlqDepth: 2 })).toEqual([]);
+  it('DLQ: passes when every record is not carried by policy, accepted or redriven', () => {
+    const dlq = (open: Record<string, number>, notCarried = 0, accepted = 0, redriven = 0) => ({
+      records: notCarried + accepted + redriven + Object.values(open).reduce((a, b) => a + b, 0),
+      notCarried,
+      accepted,
+      redriven,
+      open,
+    });
+    const detail = (d: ReturnType<typeof dlq>) => readiness({ ...ready, dlq: d }).checks[3];
+    expect(detail(dlq({}))).toEqual({ name: 'dlq', ok: true, detail: 'no records' });
+    expect(detail(dlq({}, 2, 1, 1))).toEqual({
+      name: 'dlq',
+      ok: true,
+      detail: '4 records, all explained (2 not carried by policy, 1 accepted, 1 redriven)',
+    });
+  });
+
+  it('DLQ: fails on any unexplained record, with counts by code, each fix and the next command', () => {
+    const r = readiness({
+      ...ready,
+      dlq: { records: 6, notCarried: 3, accepted: 0, redriven: 0, open: { ITEM_REJECTED: 1, BAD_MAGIC: 2 } },
+    });
+    expect(failing({ dlq: { records: 1, notCarried: 0, accepted: 0, redriven: 0, open: { X: 1 } } })).toEqual(
+      ['dlq'],
+    );
+    expect(r.reasons).toHaveLength(1);
+    const reason = r.reasons[0] ?? '';
+    expect(reason).toMatch(
+      /^the DLQ holds 3 unexplained records: 2 BAD_MAGIC \(a producer other than capture/,
+    );
+    expect(reason).toContain('1 ITEM_REJECTED (DynamoDB refused the item');
+    expect(reason).toContain('besides 3 not carried by policy');
+    expect(reason).toContain('cdc dlq list --open');
+    expect(reason).toMatch(/cdc dlq accept 3$/);
+    expect(failing({ dlq: { unknown: 'topic t.dlq does not exist' } })).toEqual(['dlq']);
   });
 
   it('stream parity: 100% of confirmed records, at least one, from a fresh snapshot', () => {

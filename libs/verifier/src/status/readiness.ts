@@ -1,3 +1,4 @@
+import { type DlqStanding, dlqFix } from '@cdc/contracts';
 import type { GapRecord, ScanSummary, StreamParitySnapshot } from '@cdc/redis';
 
 /** An input that could not be read, and why (shown as the reason). */
@@ -18,7 +19,8 @@ export interface ReadinessInputs {
   readonly aliveAt: number | null;
   readonly gaps: GapRecord | null;
   readonly consumerLag: readonly PartitionLag[] | Unknown;
-  readonly dlqDepth: number | Unknown;
+  /** The DLQ's records by how they are explained (not carried by policy, accepted, redriven) or not. */
+  readonly dlq: DlqStanding | Unknown;
   readonly streamParity: StreamParitySnapshot | null;
   readonly lastScan: ScanSummary | null;
 }
@@ -28,8 +30,6 @@ export interface ReadinessOptions {
   readonly aliveWithinMs: number;
   /** Unapplied messages allowed per partition. Default 1000 (CDC_READY_MAX_CONSUMER_LAG). */
   readonly maxConsumerLag: number;
-  /** DLQ messages accepted (ones already inspected). Default 0. */
-  readonly maxDlqDepth: number;
   /** The verifier publishes every 2 s; an older snapshot means it stopped. Default 30 s. */
   readonly streamParityMaxAgeMs: number;
   /** Confirmed stream records needed in the window: parity over nothing proves nothing. Default 1. */
@@ -41,7 +41,6 @@ export interface ReadinessOptions {
 export const DEFAULT_READINESS: ReadinessOptions = {
   aliveWithinMs: 10_000,
   maxConsumerLag: 1_000,
-  maxDlqDepth: 0,
   streamParityMaxAgeMs: 30_000,
   minStreamRecords: 1,
   maxLagP99Ms: 5_000,
@@ -69,7 +68,7 @@ export function readiness(inputs: ReadinessInputs, options: Partial<ReadinessOpt
     { name: 'capture', ...captureCheck(inputs, o) },
     { name: 'gaps', ...gapsCheck(inputs) },
     { name: 'consumer-lag', ...lagCheck(inputs, o) },
-    { name: 'dlq', ...dlqCheck(inputs, o) },
+    { name: 'dlq', ...dlqCheck(inputs) },
     { name: 'stream-parity', ...streamCheck(inputs, o) },
     { name: 'scan', ...scanCheck(inputs) },
     { name: 'lag-p99', ...p99Check(inputs, o) },
@@ -129,14 +128,29 @@ function lagCheck({ consumerLag }: ReadinessInputs, o: ReadinessOptions): Outcom
   };
 }
 
-function dlqCheck({ dlqDepth }: ReadinessInputs, o: ReadinessOptions): Outcome {
-  if (typeof dlqDepth !== 'number') return { ok: false, detail: `DLQ depth unknown: ${dlqDepth.unknown}` };
-  return dlqDepth <= o.maxDlqDepth
-    ? { ok: true, detail: `${dlqDepth} messages` }
-    : {
-        ok: false,
-        detail: `the DLQ holds ${dlqDepth} messages (accepted: ${o.maxDlqDepth}): inspect them, then accept that many with --accept-dlq ${dlqDepth}`,
-      };
+function dlqCheck({ dlq }: ReadinessInputs): Outcome {
+  if ('unknown' in dlq) return { ok: false, detail: `DLQ unknown: ${dlq.unknown}` };
+  const explained = [
+    dlq.notCarried > 0 ? `${dlq.notCarried} not carried by policy` : '',
+    dlq.accepted > 0 ? `${dlq.accepted} accepted` : '',
+    dlq.redriven > 0 ? `${dlq.redriven} redriven` : '',
+  ].filter(Boolean);
+  const open = Object.entries(dlq.open).sort(([a], [b]) => a.localeCompare(b));
+  if (open.length === 0)
+    return {
+      ok: true,
+      detail:
+        dlq.records === 0 ? 'no records' : `${dlq.records} records, all explained (${explained.join(', ')})`,
+    };
+  const total = open.reduce((sum, [, n]) => sum + n, 0);
+  const codes = open.map(([code, n]) => `${n} ${code} (${dlqFix(code)})`).join(', ');
+  return {
+    ok: false,
+    detail:
+      `the DLQ holds ${total} unexplained records: ${codes}` +
+      (explained.length > 0 ? `; besides ${explained.join(', ')}` : '') +
+      `. Inspect them with cdc dlq list --open, then fix the cause as said, or accept them with cdc dlq accept ${total}`,
+  };
 }
 
 function streamCheck({ now, streamParity: s }: ReadinessInputs, o: ReadinessOptions): Outcome {

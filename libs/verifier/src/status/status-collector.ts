@@ -1,5 +1,6 @@
 import type { CdcConfig } from '@cdc/config';
-import type { Admin } from '@cdc/kafka';
+import type { DlqStanding } from '@cdc/contracts';
+import { type Admin, DlqStore, type Kafka } from '@cdc/kafka';
 import {
   controlKeys,
   type GapRecord,
@@ -40,7 +41,14 @@ export interface StatusReport extends Readiness {
     readonly topic: string;
     readonly partitions: readonly PartitionOffsets[] | Unknown;
   };
-  readonly dlq: { readonly topic: string; readonly depth: number | Unknown };
+  readonly dlq: {
+    readonly topic: string;
+    /** Where `cdc dlq accept` and `cdc dlq redrive` record resolutions. */
+    readonly acceptedTopic: string;
+    /** Records held (end - start offsets). */
+    readonly depth: number | Unknown;
+    readonly standing: DlqStanding | Unknown;
+  };
   readonly streamParity: StreamParitySnapshot | null;
   readonly lastScan: ScanSummary | null;
 }
@@ -95,22 +103,30 @@ function json<T>(text: string | null): T | null {
 }
 
 /**
- * Gathers the readiness inputs from the shared control keys in Redis and from Kafka's admin API. Thin: the
- * judgement is `readiness()`. Without an admin (no KAFKA_BROKERS) consumer lag and DLQ depth are unknown.
+ * Gathers the readiness inputs from the shared control keys in Redis and from Kafka (admin API; the DLQ and its
+ * resolutions read to their ends). Thin: the judgement is `readiness()`. Without Kafka (no KAFKA_BROKERS)
+ * consumer lag and the DLQ are unknown.
  */
 export class StatusCollector {
+  private readonly admin: Admin | undefined;
+  private readonly dlqStore: DlqStore | undefined;
+
   constructor(
     private readonly redis: ControlClient,
-    private readonly admin: Admin | undefined,
+    kafka: { readonly kafka: Kafka; readonly admin: Admin } | undefined,
     private readonly config: CdcConfig,
-  ) {}
+  ) {
+    this.admin = kafka?.admin;
+    // Kept with the collector: the verifier's /status re-reads the DLQ only when its offsets moved.
+    this.dlqStore = kafka && new DlqStore(kafka.kafka, kafka.admin, config, 'cdc-status-dlq');
+  }
 
   async report(options: Partial<ReadinessOptions> = {}): Promise<StatusReport> {
-    const { sourceId, table, topic, dlqTopic, applierGroup } = this.config;
-    const [[alive, gapHash, parity, scan], partitions, depth] = await Promise.all([
+    const { sourceId, table, topic, dlqTopic, dlqAcceptedTopic, applierGroup } = this.config;
+    const [[alive, gapHash, parity, scan], partitions, standing] = await Promise.all([
       this.readRedis(),
       this.consumerLag(),
-      this.dlqDepth(),
+      this.dlqStanding(),
     ]);
     const now = Date.now();
     const gaps = parseGapRecord(gapHash);
@@ -119,7 +135,7 @@ export class StatusCollector {
       aliveAt: alive === null ? null : Number(alive),
       gaps,
       consumerLag: partitions,
-      dlqDepth: depth,
+      dlq: standing,
       streamParity: json<StreamParitySnapshot>(parity),
       lastScan: json<ScanSummary>(scan),
     };
@@ -130,7 +146,12 @@ export class StatusCollector {
       ...readiness(inputs, { ...readinessOptions(this.config), ...options }),
       capture: { aliveAt: inputs.aliveAt, gapFreeSince: gapFreeSince(gaps), gaps },
       consumer: { group: applierGroup, topic, partitions },
-      dlq: { topic: dlqTopic, depth },
+      dlq: {
+        topic: dlqTopic,
+        acceptedTopic: dlqAcceptedTopic,
+        depth: 'unknown' in standing ? standing : standing.records,
+        standing,
+      },
       streamParity: inputs.streamParity,
       lastScan: inputs.lastScan,
     };
@@ -161,12 +182,11 @@ export class StatusCollector {
     }
   }
 
-  private async dlqDepth(): Promise<number | Unknown> {
+  private async dlqStanding(): Promise<DlqStanding | Unknown> {
     const { dlqTopic } = this.config;
-    if (!this.admin) return { unknown: 'KAFKA_BROKERS is not set for this process' };
+    if (!this.dlqStore) return { unknown: 'KAFKA_BROKERS is not set for this process' };
     try {
-      const watermarks = await this.admin.fetchTopicOffsets(dlqTopic);
-      return watermarks.reduce((sum, w) => sum + Number(BigInt(w.high) - BigInt(w.low)), 0);
+      return await this.dlqStore.standing();
     } catch (err) {
       return unknown(err, dlqTopic);
     }

@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { CdcConfig } from '@cdc/config';
-import { type Admin, createKafka } from '@cdc/kafka';
+import { type Admin, createKafka, type Kafka } from '@cdc/kafka';
 import { LOGGER, type Logger } from '@cdc/observability';
 import { type ControlClient, openControlClient } from '@cdc/redis';
 import { StatusCollector, type StatusReport } from './status-collector';
@@ -37,11 +37,13 @@ export class StatusService implements OnApplicationShutdown {
     this.redis = await openControlClient(redisCfg, 'cdc-status', { maxRetriesPerRequest: 2 }, (err) =>
       this.log.warn({ err: err.message }, 'redis connection error; reconnecting'),
     );
+    let kafka: Kafka | undefined;
     if (this.config.kafka) {
-      this.admin = createKafka(this.config.kafka, this.log).admin();
+      kafka = createKafka(this.config.kafka, this.log);
+      this.admin = kafka.admin();
       await this.admin.connect();
     }
-    return new StatusCollector(this.redis, this.admin, this.config);
+    return new StatusCollector(this.redis, kafka && this.admin && { kafka, admin: this.admin }, this.config);
   }
 
   async onApplicationShutdown(): Promise<void> {
