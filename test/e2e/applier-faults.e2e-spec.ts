@@ -3,13 +3,14 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApplierModule, ApplierService } from '@cdc/applier';
 import { CaptureModule } from '@cdc/capture';
-import type { CdcConfig } from '@cdc/config';
+import { type CdcConfig, toEnv } from '@cdc/config';
 import { type ChangeEvent, ChangeEventCodec } from '@cdc/contracts';
 import { createKafka } from '@cdc/kafka';
 import { createDynamoClient, describeTable } from '@cdc/dynamo';
 import { createLogger, HealthRegistry, Metrics } from '@cdc/observability';
 import { createRedisClient } from '@cdc/redis';
 import {
+  appEnv,
   bootPipeline,
   expectReplicated,
   findFreePort,
@@ -136,23 +137,11 @@ describe('applier faults on real engines', () => {
     const config = configFor(0, { DYNAMODB_ENDPOINT: ddb.endpoint });
     const redis = await redisFor(config);
     await boot(config, [CaptureModule]);
-    const env = {
-      ...process.env,
-      KAFKA_BROKERS: config.require('kafka').kafka.brokers.join(','),
-      DYNAMODB_ENDPOINT: config.dynamo.endpoint,
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      CDC_SOURCE_ID: config.sourceId,
-      CDC_TOPIC_PARTITIONS: String(config.topicPartitions),
-      CDC_APPLIER_CONCURRENCY: '2',
-      LOG_LEVEL: 'warn',
-    };
+    const env = appEnv(config, { CDC_APPLIER_CONCURRENCY: 2, LOG_LEVEL: 'warn' });
     const applier = async () => {
       const port = await findFreePort();
       const child = spawn(process.execPath, [main], {
-        env: { ...env, HTTP_PORT: String(port) },
+        env: { ...env, ...toEnv({ HTTP_PORT: port }) },
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       let stderr = '';

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from './config';
-import { childEnv, ENV_NAMES, toEnv } from './env';
+import { childEnv, ENV_NAMES, settingsOf, toEnv } from './env';
 
 const ROOT = join(__dirname, '..', '..', '..');
 
@@ -119,5 +119,41 @@ describe('childEnv', () => {
       KAFKA_BROKERS: 'k:9092',
       HTTP_PORT: '8081',
     });
+  });
+});
+
+describe('settingsOf', () => {
+  it('reproduces a config in another process: loadConfig(toEnv(settingsOf(c))) equals c', () => {
+    for (const env of [
+      { CDC_SOURCE_ID: 'users' },
+      {
+        REDIS_URL: 'redis://:pw@10.0.0.1:7000,10.0.0.2:7001',
+        REDIS_DB: '2',
+        KAFKA_BROKERS: 'k1:9092,k2:9092',
+        KAFKA_SASL_MECHANISM: 'scram-sha-512',
+        KAFKA_SASL_USERNAME: 'u',
+        KAFKA_SASL_PASSWORD: 'p',
+        KAFKA_SSL: 'true',
+        DYNAMODB_ENDPOINT: 'http://127.0.0.1:8000',
+        AWS_REGION: 'eu-west-1',
+        CDC_SOURCE_ID: 'orders',
+        CDC_TABLE: 'orders_v2',
+        CDC_CREATE_TABLE: 'false',
+        CDC_APPLIER_CONCURRENCY: '64',
+        HTTP_PORT: '9000',
+        LOG_LEVEL: 'debug',
+        PROFILES_TABLE: 'profiles_x',
+      },
+      {
+        REDIS_URL: 'redis://127.0.0.1:6379',
+        REDIS_SENTINELS: 's1:26379,s2:26379',
+        REDIS_SENTINEL_NAME: 'mymaster',
+        REDIS_SENTINEL_PASSWORD: 'sp',
+        REDIS_READ_FROM: 'replica',
+      },
+    ]) {
+      const config = loadConfig(env);
+      expect(loadConfig(toEnv(settingsOf(config)))).toEqual(config);
+    }
   });
 });

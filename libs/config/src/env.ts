@@ -1,3 +1,4 @@
+import type { CdcConfig } from './config';
 import { envSchema, type Env } from './schema';
 
 /** A variable the schema defines: the only names a child's environment may be built from. */
@@ -48,5 +49,64 @@ export function localAwsDefaults(env: NodeJS.ProcessEnv = process.env): EnvSetti
     AWS_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID ?? 'local',
     AWS_SECRET_ACCESS_KEY: env.AWS_SECRET_ACCESS_KEY ?? 'local',
     AWS_REGION: env.AWS_REGION ?? 'us-east-1',
+  };
+}
+
+/**
+ * The settings that reproduce `config` in another process (a test or the CLI starting a deployable with its own
+ * configuration). TLS CA files are not carried (the config holds their contents, not their paths): pass
+ * REDIS_TLS_CA_FILE / KAFKA_SSL_CA_FILE alongside when they are used.
+ */
+export function settingsOf(config: CdcConfig): EnvSettings {
+  const { redis, kafka } = config;
+  const seeds = redis?.seeds.slice(1).map((s) => `${s.host}:${s.port}`) ?? [];
+  return {
+    ...(redis
+      ? {
+          REDIS_URL: [redis.url, ...seeds].join(','),
+          REDIS_DB: redis.db,
+          REDIS_READ_FROM: redis.readFrom,
+          REDIS_REPLICA_URL: redis.replicaUrl,
+          REDIS_SENTINELS: redis.sentinel?.nodes.map((n) => `${n.host}:${n.port}`),
+          REDIS_SENTINEL_NAME: redis.sentinel?.name,
+          REDIS_SENTINEL_PASSWORD: redis.sentinel?.password,
+        }
+      : {}),
+    ...(kafka
+      ? {
+          KAFKA_BROKERS: kafka.brokers,
+          KAFKA_CLIENT_ID: kafka.clientId,
+          KAFKA_SSL: kafka.ssl !== false,
+          KAFKA_SASL_MECHANISM: kafka.sasl?.mechanism,
+          KAFKA_SASL_USERNAME: kafka.sasl?.username,
+          KAFKA_SASL_PASSWORD: kafka.sasl?.password,
+        }
+      : {}),
+    DYNAMODB_ENDPOINT: config.dynamo.endpoint,
+    AWS_REGION: config.dynamo.region,
+    CDC_SOURCE_ID: config.sourceId,
+    CDC_TABLE: config.table,
+    CDC_TOPIC: config.topic,
+    CDC_TOPIC_PARTITIONS: config.topicPartitions,
+    CDC_TOPIC_REPLICATION_FACTOR: config.topicReplicationFactor,
+    CDC_CREATE_TABLE: config.createTable,
+    CDC_WRITER: config.writer,
+    CDC_TOMBSTONE_TTL_SECONDS: config.tombstoneTtlSeconds,
+    CDC_CAPTURE_BATCH_SIZE: config.captureBatchSize,
+    CDC_CAPTURE_LINGER_MS: config.captureLingerMs,
+    CDC_CAPTURE_NOTIFY_PAUSE_MS: config.captureNotifyPauseMs,
+    CDC_HEARTBEAT_INTERVAL_MS: config.heartbeatIntervalMs,
+    CDC_HEARTBEAT_TIMEOUT_MS: config.heartbeatTimeoutMs,
+    CDC_RECONCILE_RATE: config.reconcileRate,
+    CDC_MAX_EVENT_BYTES: config.maxEventBytes,
+    CDC_APPLIER_CONCURRENCY: config.applierConcurrency,
+    CDC_APPLIER_GROUP: config.applierGroup,
+    CDC_VERIFIER_GRACE_MS: config.verifierGraceMs,
+    CDC_VERIFIER_WINDOW_MS: config.verifierWindowMs,
+    CDC_READY_MAX_CONSUMER_LAG: config.readyMaxConsumerLag,
+    CDC_READY_MAX_LAG_P99_MS: config.readyMaxLagP99Ms,
+    HTTP_PORT: config.httpPort,
+    LOG_LEVEL: config.logLevel,
+    PROFILES_TABLE: config.profilesTable,
   };
 }
