@@ -156,4 +156,17 @@ describe('settingsOf', () => {
       expect(loadConfig(toEnv(settingsOf(config)))).toEqual(config);
     }
   });
+
+  it('leaves names derived from the source unset, so a child given another source derives its own', () => {
+    const settings = settingsOf(loadConfig({ CDC_SOURCE_ID: 'a', CDC_TABLE: 'custom' }));
+    expect(settings).toMatchObject({ CDC_SOURCE_ID: 'a', CDC_TABLE: 'custom' });
+    expect(settings.CDC_TOPIC).toBeUndefined();
+    expect(settings.CDC_APPLIER_GROUP).toBeUndefined();
+    expect(
+      loadConfig(toEnv({ ...settingsOf(loadConfig({ CDC_SOURCE_ID: 'a' })), CDC_SOURCE_ID: 'b' })),
+    ).toMatchObject({
+      table: 'cdc_b',
+      topic: 'cdc.b.changes',
+    });
+  });
 });

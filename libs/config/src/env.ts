@@ -1,4 +1,4 @@
-import type { CdcConfig } from './config';
+import { type CdcConfig, names } from './config';
 import { envSchema, type Env } from './schema';
 
 /** A variable the schema defines: the only names a child's environment may be built from. */
@@ -85,12 +85,13 @@ export function settingsOf(config: CdcConfig): EnvSettings {
     DYNAMODB_ENDPOINT: config.dynamo.endpoint,
     AWS_REGION: config.dynamo.region,
     CDC_SOURCE_ID: config.sourceId,
-    CDC_TABLE: config.table,
-    CDC_TOPIC: config.topic,
+    // Derived names only when set apart from the source's, so an overridden CDC_SOURCE_ID derives them anew.
+    CDC_TABLE: derived(config.table, names.table(config.sourceId)),
+    CDC_TOPIC: derived(config.topic, names.topic(config.sourceId)),
     CDC_TOPIC_PARTITIONS: config.topicPartitions,
     CDC_TOPIC_REPLICATION_FACTOR: config.topicReplicationFactor,
     CDC_CREATE_TABLE: config.createTable,
-    CDC_WRITER: config.writer,
+    CDC_WRITER: derived(config.writer, `cdc-replicator/${config.sourceId}`),
     CDC_TOMBSTONE_TTL_SECONDS: config.tombstoneTtlSeconds,
     CDC_CAPTURE_BATCH_SIZE: config.captureBatchSize,
     CDC_CAPTURE_LINGER_MS: config.captureLingerMs,
@@ -100,7 +101,7 @@ export function settingsOf(config: CdcConfig): EnvSettings {
     CDC_RECONCILE_RATE: config.reconcileRate,
     CDC_MAX_EVENT_BYTES: config.maxEventBytes,
     CDC_APPLIER_CONCURRENCY: config.applierConcurrency,
-    CDC_APPLIER_GROUP: config.applierGroup,
+    CDC_APPLIER_GROUP: derived(config.applierGroup, names.applierGroup(config.sourceId, config.table)),
     CDC_VERIFIER_GRACE_MS: config.verifierGraceMs,
     CDC_VERIFIER_WINDOW_MS: config.verifierWindowMs,
     CDC_READY_MAX_CONSUMER_LAG: config.readyMaxConsumerLag,
@@ -110,3 +111,6 @@ export function settingsOf(config: CdcConfig): EnvSettings {
     PROFILES_TABLE: config.profilesTable,
   };
 }
+
+const derived = (value: string, byDefault: string): string | undefined =>
+  value === byDefault ? undefined : value;
