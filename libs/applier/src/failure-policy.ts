@@ -109,16 +109,16 @@ export function decideFailure(err: unknown, ctx: FailureContext): FailureDecisio
       reason: `DynamoDB table ${table} does not exist (${error.name}: ${error.message})`,
       fix:
         `create table ${table} (partition key "pk" of type S, a stream with NEW_AND_OLD_IMAGES, TTL on ` +
-        `"expireAt"), or restart the applier with CDC_CREATE_TABLE=true to let it create the table; it resumes ` +
-        'from the last committed offset',
+        `"expireAt"), or let the replicator create it (CDC_CREATE_TABLE=true for the applier, --create-table ` +
+        'for cdc replay), then restart it; it resumes from the last committed offset',
     };
   if (names.has('AccessDeniedException'))
     return {
       action: 'stop',
       reason: `DynamoDB denied the applier access to table ${table} (${error.message})`,
       fix:
-        `grant the applier's AWS identity dynamodb:PutItem and dynamodb:DescribeTable on table ${table} ` +
-        '(docs/operations.md lists the policy), then restart the applier',
+        `grant the applier's AWS identity dynamodb:PutItem and dynamodb:DescribeTable on table ${table}, ` +
+        'then restart it',
     };
   const credentials = has(BAD_CREDENTIALS);
   if (credentials)
@@ -128,7 +128,7 @@ export function decideFailure(err: unknown, ctx: FailureContext): FailureDecisio
       fix:
         'give the applier valid AWS credentials through the SDK chain (AWS_ACCESS_KEY_ID and ' +
         'AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or a role); DynamoDB Local accepts any: export ' +
-        'AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local; then restart the applier',
+        'AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local; then restart it',
     };
   const denied = has(KAFKA_DENIED);
   if (denied)
@@ -137,8 +137,7 @@ export function decideFailure(err: unknown, ctx: FailureContext): FailureDecisio
       reason: `Kafka refused the applier (${denied}: ${error.message})`,
       fix:
         `grant the applier's Kafka principal Read on the changes topic and its consumer group and Write on ` +
-        `${ctx.dlqTopic ?? 'the DLQ topic'} (docs/operations.md, Kafka ACLs), or fix KAFKA_SASL_*; then ` +
-        'restart the applier',
+        `${ctx.dlqTopic ?? 'the DLQ topic'}, or fix KAFKA_SASL_*; then restart it`,
     };
 
   // Everything else is "not now": the batch comes back after the backoff, nothing skipped (never drop).
