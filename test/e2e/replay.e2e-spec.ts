@@ -18,8 +18,8 @@ import { createLogger, Metrics } from '@cdc/observability';
 import { ATTR, type Item } from '@cdc/parity';
 import { createRedisClient } from '@cdc/redis';
 import {
+  appEnv,
   bootPipeline,
-  engines,
   expectReplicated,
   testConfig,
   versionRegressions,
@@ -117,19 +117,7 @@ describe('cdc replay', () => {
   afterAll(() => rmSync(home, { recursive: true, force: true }));
 
   function cliEnv(config: CdcConfig): NodeJS.ProcessEnv {
-    const e = engines();
-    return {
-      ...process.env,
-      CDC_HOME: home,
-      REDIS_URL: e.redisUrl,
-      KAFKA_BROKERS: e.kafkaBrokers,
-      DYNAMODB_ENDPOINT: e.dynamodbEndpoint,
-      REDIS_DB: DB,
-      CDC_SOURCE_ID: config.sourceId,
-      CDC_TOPIC_PARTITIONS: '3',
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
-    };
+    return appEnv(config, { CDC_HOME: home });
   }
 
   /** Live capture + applier over `keys` until the table matches Redis. */
