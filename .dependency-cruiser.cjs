@@ -64,6 +64,32 @@ module.exports = {
       to: { path: '^libs/', pathNot: '^libs/($1|contracts|parity|config|observability)/' },
     },
     {
+      name: 'config-no-other-libs',
+      severity: 'error',
+      comment: 'libs/config (the schema, parsed once) is the foundation: nothing of ours.',
+      from: { path: '^libs/config/' },
+      to: { path: '^libs/', pathNot: '^libs/config/' },
+    },
+    {
+      name: 'observability-only-config-contracts',
+      severity: 'error',
+      comment:
+        'libs/observability (logs, metrics, health, app boot) imports of our libs only config and contracts.',
+      from: { path: '^libs/observability/' },
+      to: { path: '^libs/', pathNot: '^libs/(observability|config|contracts)/' },
+    },
+    {
+      name: 'pipeline-not-to-stack',
+      severity: 'error',
+      comment:
+        'What runs in production (the pipeline libs) never imports libs/stack, the local engines for the CLI ' +
+        'and the tests.',
+      from: {
+        path: '^libs/(capture|applier|verifier|redis|kafka|dynamo|parity|contracts|config|observability)/',
+      },
+      to: { path: '^libs/stack/' },
+    },
+    {
       name: 'stack-no-other-libs',
       severity: 'error',
       comment: 'libs/stack (local engines) stands alone.',

@@ -3,12 +3,14 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApplierModule, ApplierService } from '@cdc/applier';
 import { CaptureModule } from '@cdc/capture';
-import type { CdcConfig } from '@cdc/config';
+import { type CdcConfig, toEnv } from '@cdc/config';
 import { type ChangeEvent, ChangeEventCodec } from '@cdc/contracts';
 import { createKafka } from '@cdc/kafka';
-import { createLogger, Metrics } from '@cdc/observability';
+import { createDynamoClient, describeTable } from '@cdc/dynamo';
+import { createLogger, HealthRegistry, Metrics } from '@cdc/observability';
 import { createRedisClient } from '@cdc/redis';
 import {
+  appEnv,
   bootPipeline,
   expectReplicated,
   findFreePort,
@@ -25,6 +27,7 @@ import {
   waitFor,
   watchItemHistory,
 } from '@cdc/testing';
+import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import type Redis from 'ioredis';
 import { ConfigResourceTypes, ConfigSource, type IHeaders, type Kafka } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -40,7 +43,8 @@ interface DlqRecord {
  * Issue 4, part 7: the applier under real faults (its process killed, DynamoDB gone for 30 s, DynamoDB throttling
  * and failing a third of requests, poison on the topic, a DLQ that refuses writes). In each: nothing lost, no
  * item's version ever decreases (read back from the table's stream), and the final table equals Redis. The
- * replay-while-live case lives with the replay command's tests.
+ * replay-while-live case lives with the replay command's tests. Issue 13: the table deleted under the applier stops it
+ * (the failure policy's "stop"), and poison still goes to the DLQ.
  */
 describe('applier faults on real engines', () => {
   let redisServer: TestRedisServer;
@@ -133,23 +137,11 @@ describe('applier faults on real engines', () => {
     const config = configFor(0, { DYNAMODB_ENDPOINT: ddb.endpoint });
     const redis = await redisFor(config);
     await boot(config, [CaptureModule]);
-    const env = {
-      ...process.env,
-      KAFKA_BROKERS: config.require('kafka').kafka.brokers.join(','),
-      DYNAMODB_ENDPOINT: config.dynamo.endpoint,
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      CDC_SOURCE_ID: config.sourceId,
-      CDC_TOPIC_PARTITIONS: String(config.topicPartitions),
-      CDC_APPLIER_CONCURRENCY: '2',
-      LOG_LEVEL: 'warn',
-    };
+    const env = appEnv(config, { CDC_APPLIER_CONCURRENCY: 2, LOG_LEVEL: 'warn' });
     const applier = async () => {
       const port = await findFreePort();
       const child = spawn(process.execPath, [main], {
-        env: { ...env, HTTP_PORT: String(port) },
+        env: { ...env, ...toEnv({ HTTP_PORT: port }) },
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       let stderr = '';
@@ -410,6 +402,66 @@ describe('applier faults on real engines', () => {
     });
     expect(dlq.size).toBe(1);
   }, 240_000);
+
+  it('the table deleted under a running applier: it stops naming the table and the fix, nothing committed past the failure', async () => {
+    const config = configFor(5);
+    const { app } = await boot(config, [ApplierModule]); // creates the table, the topic and its DLQ
+    const applier = app.get(ApplierService);
+    const codec = new ChangeEventCodec();
+    const kafka = createKafka(config.require('kafka').kafka, createLogger('warn'));
+    const admin = kafka.admin();
+    await admin.connect();
+    cleanups.push(() => admin.disconnect());
+    const producer = kafka.producer();
+    await producer.connect();
+    cleanups.push(() => producer.disconnect());
+    const send = async (name: string, version: bigint) => {
+      const [sent] = await producer.send({
+        topic: config.topic,
+        acks: -1,
+        messages: [
+          {
+            key: `${config.sourceId}:${name}`,
+            value: codec.encode(stringEvent(config, name, version, name)),
+            partition: 0,
+          },
+        ],
+      });
+      return BigInt(sent?.baseOffset ?? '-1');
+    };
+    const committed = async () => {
+      const [t] = await admin.fetchOffsets({ groupId: config.applierGroup, topics: [config.topic] });
+      return BigInt(t?.partitions.find((p) => p.partition === 0)?.offset ?? '-1');
+    };
+    const before = await send('before', 1n);
+    await waitFor('the first event applied', () => readItem(config, `${config.sourceId}:before`), {
+      timeoutMs: 60_000,
+    });
+    await waitFor('its offset committed', committed, { accept: (o) => o > before, timeoutMs: 60_000 });
+
+    const dynamo = createDynamoClient(config.dynamo);
+    cleanups.push(() => dynamo.destroy());
+    await dynamo.send(new DeleteTableCommand({ TableName: config.table }));
+    const failed = await send('after', 2n);
+
+    const stopped = await waitFor('the applier to stop', () => applier.stats.stopped, { timeoutMs: 90_000 });
+    expect(stopped.partition).toBe(`${config.topic}:0`);
+    expect(stopped.offset).toBe(String(failed));
+    expect(stopped.error).toContain(`DynamoDB table "${config.table}" does not exist`);
+    expect(stopped.error).toContain('Fix: create table');
+    expect(stopped.error).toContain('CDC_CREATE_TABLE=true');
+    const [, probe] =
+      app
+        .get(HealthRegistry)
+        .entries()
+        .find(([name]) => name === 'applier') ?? [];
+    expect((await probe?.())?.up).toBe(false);
+    // Stopped, not looping: no retry is scheduled and the failed event's offset stays uncommitted.
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect(applier.stats.paused).toEqual([]);
+    expect(await committed()).toBe(failed);
+    expect(await describeTable(dynamo, config.table)).toBeNull(); // nothing recreated it behind the operator
+  }, 180_000);
 });
 
 /**

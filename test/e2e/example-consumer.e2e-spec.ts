@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { DynamoDBClient, GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { CaptureModule } from '@cdc/capture';
 import { createRedisClient } from '@cdc/redis';
-import { bootPipeline, findFreePort, testConfig, waitFor } from '@cdc/testing';
+import { appEnv, bootPipeline, findFreePort, testConfig, waitFor } from '@cdc/testing';
 import type { INestApplicationContext } from '@nestjs/common';
 import type Redis from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,21 +42,7 @@ describe('example consumer app on ApplierModule.forRoot', () => {
     ({ app: capture } = await bootPipeline(config, [CaptureModule]));
     const port = await findFreePort();
     child = spawn(process.execPath, [MAIN], {
-      env: {
-        ...process.env,
-        REDIS_URL: config.require('redis').redis.url,
-        KAFKA_BROKERS: config.require('kafka').kafka.brokers.join(','),
-        DYNAMODB_ENDPOINT: config.dynamo.endpoint,
-        AWS_REGION: 'us-east-1',
-        AWS_ACCESS_KEY_ID: 'local',
-        AWS_SECRET_ACCESS_KEY: 'local',
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-        CDC_SOURCE_ID: config.sourceId,
-        CDC_TOPIC_PARTITIONS: '2',
-        PROFILES_TABLE: table,
-        HTTP_PORT: String(port),
-        LOG_LEVEL: 'warn',
-      },
+      env: appEnv(config, { PROFILES_TABLE: table, HTTP_PORT: port }),
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));

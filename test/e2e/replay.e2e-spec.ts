@@ -2,8 +2,14 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { paginateScan } from '@aws-sdk/client-dynamodb';
-import { ApplierModule, type ReplayCheckpoint, type ReplaySummary, runReplay } from '@cdc/applier';
+import { DeleteTableCommand, paginateScan } from '@aws-sdk/client-dynamodb';
+import {
+  ApplierModule,
+  type ReplayCheckpoint,
+  ReplayError,
+  type ReplaySummary,
+  runReplay,
+} from '@cdc/applier';
 import { CaptureModule } from '@cdc/capture';
 import { type CdcConfig, names } from '@cdc/config';
 import { createDynamoClient, describeTable } from '@cdc/dynamo';
@@ -12,8 +18,8 @@ import { createLogger, Metrics } from '@cdc/observability';
 import { ATTR, type Item } from '@cdc/parity';
 import { createRedisClient } from '@cdc/redis';
 import {
+  appEnv,
   bootPipeline,
-  engines,
   expectReplicated,
   testConfig,
   versionRegressions,
@@ -111,19 +117,7 @@ describe('cdc replay', () => {
   afterAll(() => rmSync(home, { recursive: true, force: true }));
 
   function cliEnv(config: CdcConfig): NodeJS.ProcessEnv {
-    const e = engines();
-    return {
-      ...process.env,
-      CDC_HOME: home,
-      REDIS_URL: e.redisUrl,
-      KAFKA_BROKERS: e.kafkaBrokers,
-      DYNAMODB_ENDPOINT: e.dynamodbEndpoint,
-      REDIS_DB: DB,
-      CDC_SOURCE_ID: config.sourceId,
-      CDC_TOPIC_PARTITIONS: '3',
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
-    };
+    return appEnv(config, { CDC_HOME: home });
   }
 
   /** Live capture + applier over `keys` until the table matches Redis. */
@@ -403,6 +397,58 @@ describe('cdc replay', () => {
     const expected = live.filter((k) => k.startsWith(`${config.sourceId}:after:`)).sort();
     expect(expected.length).toBeGreaterThan(0);
     expect([...(await tableItems(config, table)).keys()].sort()).toEqual(expected);
+  });
+
+  it('the target table deleted mid-run: the replay stops naming the table and the fix, commits nothing past it, and resumes', async () => {
+    const config = testConfig({ REDIS_DB: DB });
+    const keys = Array.from({ length: 30 }, (_, i) => `${config.sourceId}:k:${i}`);
+    await liveTraffic(config, keys, 1);
+    await settle(config);
+    const metrics = new Metrics({ defaultMetrics: false });
+    const log = createLogger('error');
+    const checkpointDir = join(home, 'stop');
+    const table = `${config.table}_gone`;
+    const dynamo = createDynamoClient(config.dynamo);
+    // The first write of the run deletes the table under it (once; the writes of the batch wait for it).
+    let deleted: Promise<unknown> | undefined;
+    const failure = await runReplay(config, metrics, log, {
+      start: { kind: 'beginning' },
+      table,
+      createTable: true,
+      checkpointDir,
+      beforeWrite: () =>
+        (deleted ??= dynamo.send(new DeleteTableCommand({ TableName: table }))).then(() => undefined),
+    }).then(
+      () => undefined,
+      (err: unknown) => err as Error,
+    );
+    expect(failure).toBeInstanceOf(ReplayError);
+    expect(failure?.message).toContain(`DynamoDB table "${table}" does not exist`);
+    expect(failure?.message).toContain('Fix: create table');
+    expect(failure?.message).toContain('run the same cdc replay again to resume');
+    // Nothing committed past the failure: the replay group is still at every partition's start.
+    const file = join(checkpointDir, `${config.sourceId}-${table}.json`);
+    expect(existsSync(file)).toBe(true);
+    const checkpoint = JSON.parse(readFileSync(file, 'utf8')) as ReplayCheckpoint;
+    const admin = createKafka(config.require('kafka').kafka, createLogger('error')).admin();
+    await admin.connect();
+    try {
+      const [t] = await admin.fetchOffsets({ groupId: checkpoint.group, topics: [config.topic] });
+      for (const r of checkpoint.partitions)
+        expect(
+          t?.partitions.find((p) => p.partition === r.partition)?.offset,
+          `partition ${r.partition}`,
+        ).toBe(r.start);
+    } finally {
+      await admin.disconnect();
+    }
+    // Fixed (the replay may create the table): the same replay resumes and completes.
+    const resumed = await runReplay(config, metrics, log, { table, createTable: true, checkpointDir });
+    expect(resumed).toMatchObject({ resumed: true, completed: true, tableCreated: true });
+    const live = await tableItems(config, config.table);
+    expect(live.size).toBeGreaterThan(keys.length / 2);
+    expect(await tableItems(config, table)).toEqual(live);
+    dynamo.destroy();
   });
 
   it('names the problem: unknown source, two starts, a bad timestamp', async () => {

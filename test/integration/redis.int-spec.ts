@@ -294,7 +294,7 @@ describe('ensureNotifications', () => {
     expect(err).toBeInstanceOf(NotificationsOffError);
     expect((err as Error).message).toContain('notify-keyspace-events');
     expect((err as Error).message).toContain('KEA');
-    expect((err as NotificationsOffError).retriable).toBe(false);
+    expect((err as NotificationsOffError).checkable).toBe(false); // CONFIG disabled: probe instead
   });
 });
 

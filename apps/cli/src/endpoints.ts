@@ -1,9 +1,20 @@
-import { type CdcConfig, ConfigError, loadConfig } from '@cdc/config';
+import {
+  assignEnv,
+  type CdcConfig,
+  ConfigError,
+  type EnvName,
+  loadConfig,
+  localAwsDefaults,
+} from '@cdc/config';
 import { type StackEndpoints, StackError, stackStatus, stackUp } from '@cdc/stack';
 import { fail } from './output';
 import { enginesDir, stackDir } from './paths';
 
-const ENDPOINT_VARS = ['REDIS_URL', 'KAFKA_BROKERS', 'DYNAMODB_ENDPOINT'] as const;
+const ENDPOINT_VARS = [
+  'REDIS_URL',
+  'KAFKA_BROKERS',
+  'DYNAMODB_ENDPOINT',
+] as const satisfies readonly EnvName[];
 
 export interface ResolvedConfig {
   readonly config: CdcConfig;
@@ -12,21 +23,17 @@ export interface ResolvedConfig {
 }
 
 function pointAt(endpoints: StackEndpoints): string {
-  // A cluster stack (`cdc stack up --redis cluster`): every node is a seed; capture detects the cluster.
-  process.env.REDIS_URL = endpoints.redisClusterNodes
-    ? `redis://${endpoints.redisClusterNodes}`
-    : endpoints.redisUrl;
-  process.env.KAFKA_BROKERS = endpoints.kafkaBrokers;
-  process.env.DYNAMODB_ENDPOINT = endpoints.dynamodbEndpoint;
-  // DynamoDB Local accepts any credentials made of letters and digits; real ones are left alone.
-  process.env.AWS_ACCESS_KEY_ID ??= 'local';
-  process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
-  process.env.AWS_REGION ??= 'us-east-1';
+  assignEnv({
+    // A cluster stack (`cdc stack up --redis cluster`): every node is a seed; capture detects the cluster.
+    REDIS_URL: endpoints.redisClusterNodes ? `redis://${endpoints.redisClusterNodes}` : endpoints.redisUrl,
+    KAFKA_BROKERS: endpoints.kafkaBrokers,
+    DYNAMODB_ENDPOINT: endpoints.dynamodbEndpoint,
+    // DynamoDB Local accepts any credentials made of letters and digits; real ones are left alone.
+    ...localAwsDefaults(),
+  });
   // A stack with a replica (`cdc stack up --redis replica`) is read the way it was built for.
-  if (endpoints.redisReplicaUrl && !process.env.REDIS_READ_FROM) {
-    process.env.REDIS_READ_FROM = 'replica';
-    process.env.REDIS_REPLICA_URL = endpoints.redisReplicaUrl;
-  }
+  if (endpoints.redisReplicaUrl && !process.env.REDIS_READ_FROM)
+    assignEnv({ REDIS_READ_FROM: 'replica', REDIS_REPLICA_URL: endpoints.redisReplicaUrl });
   return `redis-cli ${endpoints.redisClusterNodes ? '-c ' : ''}-p ${new URL(endpoints.redisUrl).port}`;
 }
 

@@ -11,9 +11,5 @@ void runApp({
   defaultPort: 8090,
   needs: ['kafka'],
   module: (config, logger) =>
-    ProfilesConsumerModule.forRoot(
-      config,
-      logger,
-      process.env.PROFILES_TABLE ?? `profiles_${config.sourceId}`,
-    ),
+    ProfilesConsumerModule.forRoot(config, logger, config.profilesTable ?? `profiles_${config.sourceId}`),
 });

@@ -14,12 +14,15 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { APPLIER_OPTIONS, type ApplierOptions, type ApplierTarget, resolveTarget } from './applier-options';
 import { BatchApplier } from './batch-applier';
 import { KafkaDeadLetter } from './dead-letter';
+import { batchFailurePolicy } from './failure-policy';
 import { defaultItemMapper } from './item-mapper';
 
 /**
  * Consumes the changes topic and applies each batch to DynamoDB with the BatchApplier's rules, committing
- * only after all of it is durable (design invariants 2 and 4). A batch that fails for a transient reason
- * pauses its partition and comes back after a backoff; the other partitions carry on.
+ * only after all of it is durable (design invariants 2 and 4). A failed batch is judged by the failure policy:
+ * a transient reason pauses its partition and it comes back after a backoff (the other partitions carry on);
+ * a reason only an operator can fix (table gone, access denied, bad credentials) stops consumption, leaves the
+ * batch uncommitted, turns /health down and logs the fix until the app is restarted.
  */
 @Injectable()
 export class ApplierService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -32,6 +35,7 @@ export class ApplierService implements OnApplicationBootstrap, OnApplicationShut
   /** Recent capture->apply lags (ms), for the live status line. */
   readonly recentLagMs = new RecentSamples();
   private running = false;
+  private reminder: NodeJS.Timeout | undefined;
   private log: Logger;
 
   constructor(
@@ -45,8 +49,25 @@ export class ApplierService implements OnApplicationBootstrap, OnApplicationShut
     this.log = logger.child({ component: 'applier', table: this.target.table });
   }
 
-  get stats(): { applied: number; paused: Array<{ partition: string; error: string }> } {
-    return { applied: this.applied, paused: this.consumer?.paused ?? [] };
+  get stats(): {
+    applied: number;
+    paused: Array<{ partition: string; error: string }>;
+    stopped?: { partition: string; offset: string; error: string };
+  } {
+    const stop = this.consumer?.stopped;
+    return {
+      applied: this.applied,
+      paused: this.consumer?.paused ?? [],
+      ...(stop
+        ? {
+            stopped: {
+              partition: `${stop.topic}:${stop.partition}`,
+              offset: stop.offset,
+              error: stop.message,
+            },
+          }
+        : {}),
+    };
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -65,6 +86,7 @@ export class ApplierService implements OnApplicationBootstrap, OnApplicationShut
       codec: this.codec,
       writer: new ConditionalWriter(this.dynamo),
       table: t.table,
+      dlqTopic: t.dlqTopic,
       mapItem: this.options.mapItem ?? defaultItemMapper,
       concurrency: this.config.applierConcurrency,
       signature: this.config.writer,
@@ -95,6 +117,20 @@ export class ApplierService implements OnApplicationBootstrap, OnApplicationShut
         },
       }),
       {
+        decide: batchFailurePolicy({ table: t.table, dlqTopic: t.dlqTopic }),
+        onStop: (stop) => {
+          this.metrics.applierErrors.inc({ code: errorCode(stop.error) });
+          const log = () =>
+            this.log.error(
+              { partition: stop.partition, uncommittedFrom: stop.offset, err: stop.error.message },
+              `applier stopped: ${stop.message}. Nothing from offset ${stop.offset} of partition ` +
+                `${stop.partition} on is committed.`,
+            );
+          log();
+          // Loud until someone acts: the same line every minute, and /health stays down.
+          this.reminder = setInterval(log, 60_000);
+          this.reminder.unref();
+        },
         onPause: ({ partition, attempt, delayMs, error }) => {
           this.metrics.applierErrors.inc({ code: errorCode(error) });
           this.log.warn(
@@ -126,6 +162,7 @@ export class ApplierService implements OnApplicationBootstrap, OnApplicationShut
 
   async onApplicationShutdown(): Promise<void> {
     this.running = false;
+    clearInterval(this.reminder);
     // Drains the in-flight batch (and its commit) before leaving the group.
     await this.consumer?.stop();
     await this.dlq?.disconnect();

@@ -4,13 +4,16 @@ import type { Batch, ConsumedMessage } from '@cdc/kafka';
 import type { Logger, Metrics } from '@cdc/observability';
 import pLimit from 'p-limit';
 import type { DeadLetterSink } from './dead-letter';
-import { type ItemMapper, mapEvent, MappingError } from './item-mapper';
+import { DeadLetterError, decideFailure } from './failure-policy';
+import { type ItemMapper, mapEvent } from './item-mapper';
 import { planBatch, type PoisonMessage } from './plan-batch';
 
 export interface BatchApplierOptions {
   readonly codec: ChangeEventCodec;
   readonly writer: ConditionalWriter;
   readonly table: string;
+  /** Named when the DLQ cannot be written (failure policy). */
+  readonly dlqTopic?: string;
   readonly mapItem: ItemMapper;
   /** Writes in flight across keys and concurrent batches (a key is written once per batch: its latest version). */
   readonly concurrency: number;
@@ -62,8 +65,9 @@ export function addReports(into: ApplyReport, r: ApplyReport): ApplyReport {
  * The apply rules for one fetched batch (design invariants 2-4), shared by the live applier, a replay and
  * any consumer app built on ApplierModule: highest version per key, version-conditioned writes with bounded
  * concurrency across keys, permanent failures to the DLQ. It resolves only when every write (and DLQ record)
- * is durable; it throws on anything transient (after the SDK's retries), and the caller then retries the
- * whole batch later: re-applying what already landed is a counted no-op.
+ * is durable. Every error is judged by the failure policy (decideFailure): an event that can never apply goes
+ * to the DLQ; anything else is thrown, and the consumer asks the same policy whether to retry the whole batch
+ * later (re-applying what already landed is a counted no-op) or stop until an operator acts.
  */
 export class BatchApplier {
   /**
@@ -80,6 +84,7 @@ export class BatchApplier {
     const o = this.opts;
     const end = o.metrics.applierBatchSeconds.startTimer();
     const messages = o.accept ? batch.messages.filter(o.accept) : batch.messages;
+    const context = { table: o.table, ...(o.dlqTopic ? { dlqTopic: o.dlqTopic } : {}) };
     const plan = planBatch(messages, o.codec);
     const limit = this.limit;
     const rejected: PoisonMessage[] = [];
@@ -95,8 +100,9 @@ export class BatchApplier {
               tombstoneTtlSeconds: o.tombstoneTtlSeconds,
             });
           } catch (err) {
-            if (!(err instanceof MappingError)) throw err;
-            rejected.push({ message, code: err.code, reason: err.message });
+            const decision = decideFailure(err, { ...context, stage: 'map' });
+            if (decision.action !== 'dlq') throw err;
+            rejected.push({ message, code: decision.code, reason: decision.reason });
             return 'rejected' as const;
           }
           if (item === null) return 'filtered' as const;
@@ -105,14 +111,12 @@ export class BatchApplier {
           try {
             outcome = await o.writer.putIfNewer(o.table, item);
           } catch (err) {
-            // Permanent: DynamoDB will never take this item (too large, invalid number, ...): DLQ, move on.
-            // Anything else (throttling after the SDK's adaptive retries, 5xx, network) fails the batch.
-            if ((err as Error).name !== 'ValidationException') throw err;
-            rejected.push({
-              message,
-              code: 'ITEM_REJECTED',
-              reason: `DynamoDB ValidationException: ${(err as Error).message}`,
-            });
+            // DynamoDB will never take this item (too large, invalid number, ...): DLQ, move on. Anything else
+            // (throttling after the SDK's adaptive retries, 5xx, network, the table gone) fails the batch.
+            const decision = decideFailure(err, { ...context, stage: 'write' });
+            if (decision.action === 'stale') return 'stale' as const;
+            if (decision.action !== 'dlq') throw err;
+            rejected.push({ message, code: decision.code, reason: decision.reason });
             return 'rejected' as const;
           }
           // A long batch must keep the group membership alive (kafkajs heartbeats only between batches
@@ -125,7 +129,10 @@ export class BatchApplier {
     );
     const poison = [...plan.poison, ...rejected];
     if (poison.length > 0) {
-      await o.deadLetter.send(batch.topic, poison);
+      // Never dropped for want of a DLQ: the failure policy retries the batch (or stops on missing ACLs).
+      await o.deadLetter.send(batch.topic, poison).catch((err: unknown) => {
+        throw new DeadLetterError(o.dlqTopic, err);
+      });
       for (const p of poison) {
         o.metrics.applierErrors.inc({ code: p.code });
         o.log.warn(

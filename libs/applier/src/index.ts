@@ -3,6 +3,7 @@ export * from './applier.service';
 export * from './applier-options';
 export * from './batch-applier';
 export * from './dead-letter';
+export * from './failure-policy';
 export * from './item-mapper';
 export * from './plan-batch';
 export * from './replay/replay-plan';

@@ -1,11 +1,6 @@
-import {
-  type ChangeEvent,
-  type ChangeEventCodec,
-  ContractError,
-  type DlqCode,
-  latestPerKey,
-} from '@cdc/contracts';
+import { type ChangeEvent, type ChangeEventCodec, type DlqCode, latestPerKey } from '@cdc/contracts';
 import type { ConsumedMessage } from '@cdc/kafka';
+import { decideFailure } from './failure-policy';
 
 export interface PoisonMessage {
   readonly message: ConsumedMessage;
@@ -37,8 +32,10 @@ export function planBatch(messages: readonly ConsumedMessage[], codec: ChangeEve
     try {
       decoded.push({ event: codec.decode(message.value), message });
     } catch (err) {
-      const code = err instanceof ContractError ? err.code : 'UNDECODABLE';
-      poison.push({ message, code, reason: (err as Error).message });
+      // Bytes never decode differently: the policy sends every decode failure to the DLQ with its code.
+      const decision = decideFailure(err, { stage: 'decode' });
+      if (decision.action !== 'dlq') throw err;
+      poison.push({ message, code: decision.code, reason: decision.reason });
     }
   }
   const writes = latestPerKey(

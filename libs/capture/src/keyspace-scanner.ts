@@ -15,9 +15,7 @@ export interface ScanCheckpoint {
 }
 
 /** A resumed or running scan found its cursor belongs to another server than the one it now reads. */
-export class ScanNodeChangedError extends Error {
-  readonly retriable = false;
-}
+export class ScanNodeChangedError extends Error {}
 
 export interface CheckpointStore {
   load(): Promise<ScanCheckpoint | null>;

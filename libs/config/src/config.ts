@@ -89,6 +89,8 @@ export class CdcConfig {
   readonly readyMaxLagP99Ms: number;
   readonly httpPort?: number;
   readonly logLevel: ParsedEnv['LOG_LEVEL'];
+  /** The example consumer app's table (PROFILES_TABLE). */
+  readonly profilesTable?: string;
 
   constructor(env: ParsedEnv, readFile: (path: string) => string = (p) => readFileSync(p, 'utf8')) {
     if (env.REDIS_URL || env.REDIS_SENTINELS) {
@@ -157,6 +159,7 @@ export class CdcConfig {
     this.readyMaxLagP99Ms = env.CDC_READY_MAX_LAG_P99_MS;
     if (env.HTTP_PORT !== undefined) this.httpPort = env.HTTP_PORT;
     this.logLevel = env.LOG_LEVEL;
+    if (env.PROFILES_TABLE !== undefined) this.profilesTable = env.PROFILES_TABLE;
   }
 
   /** The endpoints a process cannot run without; throws naming every missing variable at once. */
@@ -226,7 +229,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CdcConfig {
       result.error.issues.map((i) => {
         const key = i.path.join('.');
         const shown =
-          key.includes('PASSWORD') || key.endsWith('_URL') ? '' : ` (got ${JSON.stringify(env[key])})`;
+          key.includes('PASSWORD') || key.includes('SECRET') || key.endsWith('_URL')
+            ? ''
+            : ` (got ${JSON.stringify(env[key])})`;
         return `${key}: ${i.message}${shown}`;
       }),
     );

@@ -94,6 +94,13 @@ export const envSchema = z
     CDC_SHUTDOWN_TIMEOUT_MS: int(1_000, 600_000).default(15_000),
     HTTP_PORT: int(0, 65_535).optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    // Read by the AWS SDK's default chain (listed so every variable anything here reads or sets is in the schema).
+    AWS_ACCESS_KEY_ID: z.string().optional(),
+    AWS_SECRET_ACCESS_KEY: z.string().optional(),
+    // The CLI's home: stacks, engines, checkpoints (default .cdc/ in the working directory).
+    CDC_HOME: z.string().min(1).optional(),
+    // The example consumer app's table (apps/profiles-consumer; default profiles_<source>).
+    PROFILES_TABLE: name.optional(),
   })
   .superRefine((env, ctx) => {
     if (env.REDIS_SENTINELS && !env.REDIS_SENTINEL_NAME)

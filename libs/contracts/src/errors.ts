@@ -1,8 +1,8 @@
 import type { DlqCode } from './dlq';
 
 /**
- * A closed set of decode failures. None is retriable: the bytes will never decode differently, so the caller
- * routes the record to the dead-letter topic with this code and keeps going.
+ * A closed set of decode failures. None is worth a retry: the bytes will never decode differently, so the
+ * applier's failure policy routes the record to the dead-letter topic with this code and keeps going.
  */
 export type ContractErrorCode = Extract<
   DlqCode,
@@ -10,7 +10,6 @@ export type ContractErrorCode = Extract<
 >;
 
 export class ContractError extends Error {
-  readonly retriable = false;
   constructor(
     readonly code: ContractErrorCode,
     message: string,

@@ -16,7 +16,6 @@ export interface TableInfo {
 }
 
 export class TableMissingError extends Error {
-  readonly retriable = false;
   constructor(table: string) {
     super(
       `DynamoDB table "${table}" does not exist. Create it (partition key "pk" of type S, a stream with ` +

@@ -37,7 +37,29 @@ export interface PartitionPause {
   readonly error: Error;
 }
 
+/** What a failed batch means: come back after `delayMs`, or stop consuming until an operator acts. */
+export type BatchFailureDecision =
+  | { readonly action: 'retry'; readonly delayMs: number }
+  | { readonly action: 'stop'; readonly message: string };
+
+export interface ConsumerStop {
+  readonly topic: string;
+  readonly partition: number;
+  /** The failed batch's first offset: nothing from here on is committed. */
+  readonly offset: string;
+  readonly error: Error;
+  /** What failed and the fix (from the `decide` hook). */
+  readonly message: string;
+}
+
 export interface BatchConsumerOptions {
+  /**
+   * Asked for every failed batch (the applier passes its failure policy). Default: retry after pauseDelayMs.
+   * `stop` pauses the whole topic with the failed batch uncommitted; the consumer stays stopped.
+   */
+  readonly decide?: (error: Error, attempt: number) => BatchFailureDecision;
+  /** Told once, when a failed batch stopped the consumer (log it loudly: it names the fix). */
+  readonly onStop?: (stop: ConsumerStop) => void;
   /** Told each time a partition is paused after a failed batch (log it, count it). */
   readonly onPause?: (pause: PartitionPause) => void;
   /** Told when a paused partition succeeds again. */
@@ -61,6 +83,7 @@ export class BatchConsumer {
   private readonly errors = new Map<string, string>();
   private topic: string | undefined;
   private stopping = false;
+  private stoppedBy: ConsumerStop | undefined;
   /** The batches being handled (one per partition at most), so stop() can wait for their commits. */
   private readonly inFlight = new Set<Promise<void>>();
   /** Batches of concurrently consumed partitions share OffsetCommit requests. */
@@ -77,9 +100,14 @@ export class BatchConsumer {
     this.commits = new GroupCommit((offsets) => consumer.commitOffsets(offsets));
   }
 
-  /** True while this consumer is (or is rejoining as) a member of its group. */
+  /** True while this consumer is (or is rejoining as) a member of its group and not stopped by a failure. */
   get healthy(): boolean {
-    return this.member;
+    return this.member && this.stoppedBy === undefined;
+  }
+
+  /** Set once a failed batch stopped consumption (the failure policy said an operator must act). */
+  get stopped(): ConsumerStop | undefined {
+    return this.stoppedBy;
   }
 
   /** Partitions currently paused after a failure, with the last error: for health and status. */
@@ -103,7 +131,8 @@ export class BatchConsumer {
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: partitions,
       eachBatch: async (payload) => {
-        if (this.stopping) return; // left unresolved and uncommitted: whoever reads next gets it
+        // Left unresolved and uncommitted: whoever reads next (or this app, restarted after the fix) gets it.
+        if (this.stopping || this.stoppedBy) return;
         const run = this.onBatch(payload, handler);
         this.inFlight.add(run);
         try {
@@ -141,9 +170,17 @@ export class BatchConsumer {
       // Pause instead of throwing into kafkajs (whose retries would end in a crash and a restart): the
       // batch's offsets stay unresolved, so after the resume kafkajs fetches the same messages again.
       const attempt = (this.failures.get(id) ?? 0) + 1;
+      const decision = this.opts.decide?.(err as Error, attempt) ?? {
+        action: 'retry',
+        delayMs: pauseDelayMs(attempt),
+      };
+      if (decision.action === 'stop') {
+        this.halt(payload, messages[0]?.offset ?? '', err as Error, decision.message);
+        return;
+      }
       this.failures.set(id, attempt);
       this.errors.set(id, (err as Error).message);
-      const delayMs = pauseDelayMs(attempt);
+      const delayMs = decision.delayMs;
       const resume = payload.pause();
       clearTimeout(this.resumes.get(id));
       this.resumes.set(
@@ -175,6 +212,18 @@ export class BatchConsumer {
       { topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() },
       () => !payload.isStale(),
     );
+  }
+
+  /** Stops consuming the whole topic on a failure only an operator can fix; the failed batch stays uncommitted. */
+  private halt(payload: EachBatchPayload, offset: string, error: Error, message: string): void {
+    const { batch } = payload;
+    payload.pause();
+    if (this.stoppedBy) return; // another partition's batch already stopped it
+    this.stoppedBy = { topic: batch.topic, partition: batch.partition, offset, error, message };
+    for (const timer of this.resumes.values()) clearTimeout(timer);
+    this.resumes.clear();
+    this.consumer.pause([{ topic: batch.topic }]);
+    this.opts.onStop?.(this.stoppedBy);
   }
 
   /**

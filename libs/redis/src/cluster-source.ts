@@ -19,9 +19,7 @@ import {
 } from './epoch';
 
 /** A Redis Cluster capture cannot use as configured: the message names it and the fix. */
-export class ClusterTopologyError extends Error {
-  readonly retriable = false;
-}
+export class ClusterTopologyError extends Error {}
 
 const key = (n: NodeAddress): string => formatNode(n);
 /** Longer than any script call of 100 keys takes; a node that does not answer by then is treated as gone. */

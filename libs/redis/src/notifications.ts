@@ -19,7 +19,6 @@ export function missingClasses(current: string): string {
 }
 
 export class NotificationsOffError extends Error {
-  readonly retriable = false;
   /** False when the setting could not even be read (CONFIG disabled, as on managed Redis): probe instead. */
   readonly checkable: boolean;
   /** `current` null = the setting could not even be read (CONFIG disabled, as on managed Redis). */

@@ -15,7 +15,6 @@ import { VersionedReader } from './versioned-read';
 
 /** A configuration or topology problem capture cannot work around: the message names it and the fix. */
 export class SourceTopologyError extends Error {
-  readonly retriable = false;
   constructor(message: string) {
     super(message);
     this.name = 'SourceTopologyError';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { CdcConfig, loadConfig } from '@cdc/config';
+import { CdcConfig, childEnv, type EnvSettings, loadConfig, localAwsDefaults, settingsOf } from '@cdc/config';
 import { inject } from 'vitest';
 
 declare module 'vitest' {
@@ -22,8 +22,9 @@ export function uniqueId(prefix: string): string {
 /** A config for one test: its own source (so its own topic, table and group) on the shared engines. */
 export function testConfig(overrides: Record<string, string> = {}): CdcConfig {
   const e = engines();
-  process.env.AWS_ACCESS_KEY_ID ??= 'local';
-  process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
+  const { AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY } = localAwsDefaults();
+  process.env.AWS_ACCESS_KEY_ID = String(AWS_ACCESS_KEY_ID);
+  process.env.AWS_SECRET_ACCESS_KEY = String(AWS_SECRET_ACCESS_KEY);
   return loadConfig({
     REDIS_URL: e.redisUrl,
     KAFKA_BROKERS: e.kafkaBrokers,
@@ -35,6 +36,17 @@ export function testConfig(overrides: Record<string, string> = {}): CdcConfig {
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
     ...overrides,
   });
+}
+
+/**
+ * The environment of a deployable started as a child (`node dist/apps/<app>/main.js`) with `config`'s settings:
+ * built from typed settings keyed by the schema's names, so a misspelt variable fails to compile.
+ */
+export function appEnv(config: CdcConfig, extra: EnvSettings = {}): NodeJS.ProcessEnv {
+  return {
+    ...childEnv({ ...settingsOf(config), ...localAwsDefaults(), ...extra }),
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', // the SDK's own knob, not ours
+  };
 }
 
 export { CdcConfig };

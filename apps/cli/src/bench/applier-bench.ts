@@ -3,6 +3,7 @@ import { cpus } from 'node:os';
 import { statSync } from 'node:fs';
 import { relative } from 'node:path';
 import { DeleteTableCommand, type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { assignEnv, localAwsDefaults } from '@cdc/config';
 import { ChangeEventCodec } from '@cdc/contracts';
 import { createDynamoClient, ensureTable } from '@cdc/dynamo';
 import {
@@ -543,8 +544,7 @@ export async function runApplierBench(
   const up = await benchStackUp(progress, res, opts.keepStack);
   const { redisUrl, kafkaBrokers, dynamodbEndpoint } = up.endpoints;
   // DynamoDB Local takes any credentials made of letters and digits; real ones are left alone.
-  process.env.AWS_ACCESS_KEY_ID ??= 'local';
-  process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
+  assignEnv(localAwsDefaults());
   const region = process.env.AWS_REGION ?? 'us-east-1';
   // kafkajs logs transient, retried errors at ERROR: real failures surface as exceptions, so only fatal lines.
   const logger = createLogger('fatal', 'cdc-bench', process.stderr);

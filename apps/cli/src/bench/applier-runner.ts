@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
+import { childEnv, localAwsDefaults } from '@cdc/config';
 import type { Admin } from '@cdc/kafka';
 import { freePort } from '@cdc/stack';
 import { type CommitSample, type Outcomes, outcomesFrom } from './applier-figures';
@@ -17,28 +18,22 @@ export interface ApplierTarget {
   readonly concurrency: number;
 }
 
-/** Env of the applier deployable: the user's environment minus any endpoint or CDC setting, plus ours. */
+/** Env of the applier deployable: the user's environment minus any replicator setting, plus ours. */
 function applierEnv(t: ApplierTarget, httpPort: number): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env))
-    if (!/^(CDC_|REDIS_|KAFKA_|DYNAMODB_|HTTP_PORT$|LOG_LEVEL$)/.test(k)) env[k] = v;
-  return {
-    ...env,
+  return childEnv({
     KAFKA_BROKERS: t.kafkaBrokers,
     DYNAMODB_ENDPOINT: t.dynamodbEndpoint,
     // DynamoDB Local takes any credentials made of letters and digits; real ones are left alone.
-    AWS_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID ?? 'local',
-    AWS_SECRET_ACCESS_KEY: env.AWS_SECRET_ACCESS_KEY ?? 'local',
-    AWS_REGION: env.AWS_REGION ?? 'us-east-1',
+    ...localAwsDefaults(),
     CDC_SOURCE_ID: t.sourceId,
     CDC_TOPIC: t.topic,
     CDC_TABLE: t.table,
     CDC_APPLIER_GROUP: t.group,
-    CDC_TOPIC_PARTITIONS: String(t.partitions),
-    CDC_APPLIER_CONCURRENCY: String(t.concurrency),
-    HTTP_PORT: String(httpPort),
+    CDC_TOPIC_PARTITIONS: t.partitions,
+    CDC_APPLIER_CONCURRENCY: t.concurrency,
+    HTTP_PORT: httpPort,
     LOG_LEVEL: 'warn',
-  };
+  });
 }
 
 export const findApplierMain = (): string | undefined => findAppMain('applier');

@@ -3,7 +3,7 @@ import { closeSync, openSync } from 'node:fs';
 import { type DynamicModule, type INestApplicationContext, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { CaptureModule, CaptureService } from '@cdc/capture';
-import { ConfigModule, loadConfig } from '@cdc/config';
+import { childEnv, ConfigModule, type EnvSettings, loadConfig, toEnv } from '@cdc/config';
 import { createLogger, type Logger, Metrics, ObservabilityModule } from '@cdc/observability';
 import { freePort } from '@cdc/stack';
 import { findAppMain, logTail } from './deployables';
@@ -84,30 +84,28 @@ export interface CaptureTarget {
 }
 
 /** The REDIS_READ_FROM settings of a target. */
-const readFromEnv = (t: CaptureTarget): Record<string, string> =>
+const readFromEnv = (t: CaptureTarget): EnvSettings =>
   t.replicaUrl
     ? { REDIS_READ_FROM: 'replica', REDIS_REPLICA_URL: t.replicaUrl }
     : t.readFrom === 'replica'
       ? { REDIS_READ_FROM: 'replica' }
       : {};
 
-/** Env of the capture deployable: the user's environment minus any endpoint or CDC setting, plus ours. */
+/** The capture settings of a target, in process or in a child. */
+const captureSettings = (t: CaptureTarget): EnvSettings => ({
+  REDIS_URL: t.redisUrl,
+  ...readFromEnv(t),
+  KAFKA_BROKERS: t.kafkaBrokers,
+  CDC_SOURCE_ID: t.sourceId,
+  CDC_TOPIC: t.topic,
+  CDC_TOPIC_PARTITIONS: t.partitions,
+  CDC_CAPTURE_BATCH_SIZE: t.batchSize,
+  LOG_LEVEL: 'warn',
+});
+
+/** Env of the capture deployable: the user's environment minus any replicator setting, plus ours. */
 function captureEnv(t: CaptureTarget, httpPort: number): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env))
-    if (!/^(CDC_|REDIS_|KAFKA_|HTTP_PORT$|LOG_LEVEL$)/.test(k)) env[k] = v;
-  return {
-    ...env,
-    REDIS_URL: t.redisUrl,
-    ...readFromEnv(t),
-    KAFKA_BROKERS: t.kafkaBrokers,
-    CDC_SOURCE_ID: t.sourceId,
-    CDC_TOPIC: t.topic,
-    CDC_TOPIC_PARTITIONS: String(t.partitions),
-    CDC_CAPTURE_BATCH_SIZE: String(t.batchSize),
-    HTTP_PORT: String(httpPort),
-    LOG_LEVEL: 'warn',
-  };
+  return childEnv({ ...captureSettings(t), HTTP_PORT: httpPort });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -218,16 +216,7 @@ export async function startChildCapture(
 @Module({})
 class BenchCaptureModule {
   static forRoot(target: CaptureTarget, metrics: Metrics, logger: Logger): DynamicModule {
-    const config = loadConfig({
-      REDIS_URL: target.redisUrl,
-      ...readFromEnv(target),
-      KAFKA_BROKERS: target.kafkaBrokers,
-      CDC_SOURCE_ID: target.sourceId,
-      CDC_TOPIC: target.topic,
-      CDC_TOPIC_PARTITIONS: String(target.partitions),
-      CDC_CAPTURE_BATCH_SIZE: String(target.batchSize),
-      LOG_LEVEL: 'warn',
-    });
+    const config = loadConfig(toEnv(captureSettings(target)));
     return {
       module: BenchCaptureModule,
       imports: [

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
 import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { assignEnv, localAwsDefaults } from '@cdc/config';
 import { createDynamoClient, ensureTable } from '@cdc/dynamo';
 import { createLogger } from '@cdc/observability';
 import { createRedisClient } from '@cdc/redis';
@@ -171,8 +172,7 @@ export async function runVerifyBench(
   const up = await benchStackUp(progress, res, opts.keepStack);
   const { redisUrl, dynamodbEndpoint } = up.endpoints;
   // DynamoDB Local takes any credentials made of letters and digits; real ones are left alone.
-  process.env.AWS_ACCESS_KEY_ID ??= 'local';
-  process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
+  assignEnv(localAwsDefaults());
   const logger = createLogger('warn', 'cdc-bench', process.stderr);
   const redis = createRedisClient({ url: redisUrl, db: VERIFY_BENCH_DB }, 'cdc-bench-verify');
   const dynamo = createDynamoClient({ endpoint: dynamodbEndpoint, region: 'us-east-1' });

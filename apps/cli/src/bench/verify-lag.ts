@@ -1,7 +1,7 @@
 import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { ConfigModule, loadConfig } from '@cdc/config';
+import { ConfigModule, loadConfig, toEnv } from '@cdc/config';
 import type { ChangeEvent } from '@cdc/contracts';
 import { ensureTable } from '@cdc/dynamo';
 import { type Logger, Metrics, ObservabilityModule } from '@cdc/observability';
@@ -79,16 +79,18 @@ export async function measureStreamLag(
 ): Promise<StreamLagResult> {
   const { redis, dynamo } = clients;
   await ensureTable(dynamo, target.table, true);
-  const config = loadConfig({
-    REDIS_URL: target.redisUrl,
-    REDIS_DB: String(target.db),
-    DYNAMODB_ENDPOINT: target.dynamodbEndpoint,
-    AWS_REGION: 'us-east-1',
-    CDC_SOURCE_ID: target.sourceId,
-    CDC_TABLE: target.table,
-    CDC_WRITER: target.writer,
-    LOG_LEVEL: 'warn',
-  });
+  const config = loadConfig(
+    toEnv({
+      REDIS_URL: target.redisUrl,
+      REDIS_DB: target.db,
+      DYNAMODB_ENDPOINT: target.dynamodbEndpoint,
+      AWS_REGION: 'us-east-1',
+      CDC_SOURCE_ID: target.sourceId,
+      CDC_TABLE: target.table,
+      CDC_WRITER: target.writer,
+      LOG_LEVEL: 'warn',
+    }),
+  );
   const metrics = new Metrics({ defaultMetrics: false });
   const app = await NestFactory.createApplicationContext(
     BenchVerifierModule.forRoot(config, logger, metrics),

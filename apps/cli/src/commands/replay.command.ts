@@ -77,7 +77,7 @@ export class ReplayCommand extends CommandRunner {
       const known = err instanceof ReplayError || err instanceof TableMissingError;
       fail(
         known
-          ? (err as Error).message
+          ? err.message
           : `replay failed: ${(err as Error).message}. Progress is kept: rerun the same command to resume.`,
         known ? 78 : 1,
       );

@@ -64,8 +64,15 @@ export class RunCommand extends CommandRunner {
     const capture = app.get(CaptureService);
     const applier = app.get(ApplierService);
     const verifier = app.get(VerifierService);
+    let toldStop = false;
     const render = () => {
       const v = verifier.stats;
+      const stopped = applier.stats.stopped;
+      // The failure policy stopped the applier: say why and the fix once on the terminal, not only in the log.
+      if (stopped && !toldStop) {
+        toldStop = true;
+        process.stderr.write(`\napplier stopped: ${stopped.error}\n`);
+      }
       return formatStatus(
         {
           captured: capture.stats.produced,
@@ -76,6 +83,7 @@ export class RunCommand extends CommandRunner {
           parity: v.parity,
           keysVerified: v.keys,
           mismatches: v.keys - v.matching - (v.byVerdict['in-flight'] ?? 0),
+          applierStopped: stopped !== undefined,
         },
         hint,
       );

@@ -47,4 +47,20 @@ describe('formatStatus', () => {
       }),
     ).toContain('parity 50.00% of 4 keys (2 mismatched)');
   });
+
+  it('says loudly that the applier stopped', () => {
+    expect(
+      formatStatus({
+        captured: 7,
+        applied: 3,
+        pending: 0,
+        lagP50Ms: undefined,
+        lagP99Ms: undefined,
+        parity: 1,
+        keysVerified: 0,
+        mismatches: 0,
+        applierStopped: true,
+      }),
+    ).toBe('captured 7 | applied 3 | APPLIER STOPPED (see above) | lag p50 - p99 - | parity -');
+  });
 });

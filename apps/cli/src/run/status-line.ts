@@ -7,6 +7,8 @@ export interface PipelineStatus {
   readonly parity: number;
   readonly keysVerified: number;
   readonly mismatches: number;
+  /** Set once the failure policy stopped the applier (its message, with the fix, is printed apart). */
+  readonly applierStopped?: boolean;
 }
 
 const ms = (v: number | undefined): string => (v === undefined ? '-' : `${Math.round(v)} ms`);
@@ -23,5 +25,7 @@ export function formatStatus(s: PipelineStatus, hint?: string): string {
     `${parity}${mismatch}`,
   ];
   if (s.pending > 0) parts.splice(1, 0, `pending ${s.pending}`);
+  if (s.applierStopped)
+    parts.splice(parts.indexOf(`applied ${s.applied}`) + 1, 0, 'APPLIER STOPPED (see above)');
   return parts.join(' | ') + (hint ? ` | ${hint}` : '');
 }

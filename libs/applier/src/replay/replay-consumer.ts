@@ -1,5 +1,6 @@
-import { type Batch, BatchConsumer, type Kafka } from '@cdc/kafka';
+import { type Batch, BatchConsumer, type BatchFailureDecision, type Kafka } from '@cdc/kafka';
 import type { Logger } from '@cdc/observability';
+import { ReplayError } from './replay-offsets';
 
 export interface ReplayConsumerOptions {
   readonly kafka: Kafka;
@@ -13,6 +14,8 @@ export interface ReplayConsumerOptions {
   readonly onCommitted: (partition: number, offset: string) => boolean;
   /** Stop after the in-flight batch and its commit. */
   readonly signal?: AbortSignal;
+  /** The failure policy for a failed batch (retry, or stop: the run then fails with the fix, resumable). */
+  readonly decide?: (error: Error, attempt: number) => BatchFailureDecision;
 }
 
 /**
@@ -36,6 +39,7 @@ export async function consumeUntilEnd(o: ReplayConsumerOptions): Promise<void> {
   /** Next offset after the last batch each partition handled, and what Kafka has acknowledged. */
   const handled = new Map<number, bigint>();
   const committed = new Map<number, bigint>();
+  let failure: ReplayError | undefined;
   let finish: () => void = () => undefined;
   const finished = new Promise<void>((resolve) => (finish = resolve));
   const settled = () => running === 0 && [...handled].every(([p, next]) => (committed.get(p) ?? -1n) >= next);
@@ -64,6 +68,14 @@ export async function consumeUntilEnd(o: ReplayConsumerOptions): Promise<void> {
     check();
   };
   const consumer = new BatchConsumer(raw, {
+    ...(o.decide ? { decide: o.decide } : {}),
+    onStop: (stop) => {
+      failure = new ReplayError(
+        `replay stopped: ${stop.message}. Nothing from offset ${stop.offset} of partition ${stop.partition} on ` +
+          'is committed; once fixed, run the same cdc replay again to resume.',
+      );
+      finish();
+    },
     onPause: ({ partition, attempt, delayMs, error }) =>
       o.log.warn(
         { partition, attempt, retryInMs: delayMs, err: error.message },
@@ -86,6 +98,7 @@ export async function consumeUntilEnd(o: ReplayConsumerOptions): Promise<void> {
     o.signal?.addEventListener('abort', onAbort, { once: true });
     if (o.signal?.aborted) onAbort();
     await finished;
+    if (failure) throw failure;
   } finally {
     o.signal?.removeEventListener('abort', onAbort);
     await consumer.stop();

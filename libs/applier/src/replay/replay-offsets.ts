@@ -1,9 +1,8 @@
 import type { Admin } from '@cdc/kafka';
 import { planRanges, type PartitionRange, type ReplayStart } from './replay-plan';
 
-/** A replay that cannot start, with the fix named. Not retriable: the operator must act. */
+/** A replay that cannot start or go on, with the fix named: the operator must act. */
 export class ReplayError extends Error {
-  readonly retriable = false;
   constructor(message: string) {
     super(message);
     this.name = 'ReplayError';

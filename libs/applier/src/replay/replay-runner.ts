@@ -15,6 +15,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { resolveTarget } from '../applier-options';
 import { addReports, type ApplyReport, BatchApplier, emptyReport } from '../batch-applier';
 import { KafkaDeadLetter } from '../dead-letter';
+import { batchFailurePolicy } from '../failure-policy';
 import { defaultItemMapper, type ItemMapper } from '../item-mapper';
 import { NoDeadLetter, PredictingWriter } from './dry-run';
 import { consumeUntilEnd } from './replay-consumer';
@@ -156,6 +157,7 @@ export async function runReplay(
         codec: new ChangeEventCodec(),
         writer: opts.dryRun ? new PredictingWriter(dynamo, !table.missing) : new ConditionalWriter(dynamo),
         table: target.table,
+        dlqTopic: target.dlqTopic,
         mapItem: opts.mapItem ?? defaultItemMapper,
         concurrency: config.applierConcurrency,
         signature: config.writer,
@@ -172,6 +174,7 @@ export async function runReplay(
         topic: target.topic,
         sessionTimeoutMs: SESSION_TIMEOUT_MS,
         log,
+        decide: batchFailurePolicy({ table: target.table, dlqTopic: target.dlqTopic }),
         ...(opts.signal ? { signal: opts.signal } : {}),
         apply: async (batch) => {
           addReports(report, await applier.apply(batch));

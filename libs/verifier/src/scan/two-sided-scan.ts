@@ -85,9 +85,7 @@ export function sourceScan(config: CdcConfig, access: SourceAccess, dynamo: Dyna
   });
 }
 
-export class VerifyResumeError extends Error {
-  readonly retriable = false;
-}
+export class VerifyResumeError extends Error {}
 
 const DEFAULT_SEGMENTS = 4;
 const SEEN_MISSING_MAX = 100_000;
