@@ -269,11 +269,11 @@ const config = (objects: K8sObject[]) =>
 
 describe('deploy/ checks catch what they check', () => {
   it('an env name outside the schema, a bad value, a missing secret, a secret the app must not get', () => {
-    expect(checkEnv(broken((o) => (config(o).data.PROFILES_TABLE = 'x')))).toEqual([
-      'cdc-capture: PROFILES_TABLE is neither in the config schema nor an AWS SDK variable',
-      'cdc-applier: PROFILES_TABLE is neither in the config schema nor an AWS SDK variable',
-      'cdc-verifier: PROFILES_TABLE is neither in the config schema nor an AWS SDK variable',
-      'ConfigMap cdc-config: key PROFILES_TABLE is not in the config schema',
+    expect(checkEnv(broken((o) => (config(o).data.CDC_TABEL = 'x')))).toEqual([
+      'cdc-capture: CDC_TABEL is neither in the config schema nor an AWS SDK variable',
+      'cdc-applier: CDC_TABEL is neither in the config schema nor an AWS SDK variable',
+      'cdc-verifier: CDC_TABEL is neither in the config schema nor an AWS SDK variable',
+      'ConfigMap cdc-config: key CDC_TABEL is not in the config schema',
     ]);
     expect(checkEnv(broken((o) => (config(o).data.KAFKA_BROKERS = 'no-port')))).toEqual([
       expect.stringMatching(
