@@ -35,7 +35,7 @@ describe('verifyTarget: which table is live (the only one --repair fixes)', () =
 
   it('the advice for a table that is not live is the replay, never --repair', () => {
     const advice = rebuildAdvice(verifyTarget({ ...base, requested: 'replay1' }));
-    expect(advice).toContain('npx cdc replay --to-table replay1');
+    expect(advice).toContain('npx cdc replay --to-table replay1 --from-beginning');
     expect(advice).toContain('which the live applier writes to cdc_users, not replay1');
     expect(advice).not.toMatch(/cdc verify --repair/);
   });

@@ -52,7 +52,10 @@ export function verifyTarget(opts: {
 export function rebuildAdvice(target: VerifyTarget): string {
   return (
     `${target.why}. --repair would re-capture keys into the topic, which the live applier writes to ` +
-    `${target.liveTable}, not ${target.table}. To bring ${target.table} up to date, re-run the replay: ` +
-    `npx cdc replay --to-table ${target.table} (add --restart to rebuild it from the start).`
+    `${target.liveTable}, not ${target.table}. To bring ${target.table} up to date, replay the topic into it ` +
+    `again: npx cdc replay --to-table ${target.table} --from-beginning (versioned writes: only what is newer ` +
+    `lands; an interrupted replay resumes with the same command without --from-*). An item changed in ` +
+    `${target.table} itself is fixed only by rebuilding it: delete the table, then npx cdc replay --to-table ` +
+    `${target.table} --from-beginning --create-table.`
   );
 }

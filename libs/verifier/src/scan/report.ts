@@ -207,16 +207,17 @@ export function formatSummary(r: ScanReport): string {
       `${r.tombstones > 0 ? `, ${r.tombstones} tombstones of deleted keys` : ''}).`,
     `Parity: ${r.parityPct}% (${showNines(r.nines.overall)}).`,
     '',
-    '  class       keys  nines',
+    '  class        keys  nines',
   ];
   for (const v of VERDICTS) {
     const n = v === 'match' || v === 'in-flight' || v === 'not-carried' ? '' : showNines(r.nines.byClass[v]);
     const sample = r.samples[v]?.length ? `  e.g. ${r.samples[v]?.slice(0, 3).join(', ')}` : '';
-    lines.push(`  ${v.padEnd(10)} ${String(r.classes[v]).padStart(5)}  ${n}${sample}`);
+    lines.push(`  ${v.padEnd(11)} ${String(r.classes[v]).padStart(5)}  ${n}${sample}`);
   }
   const notCarried = r.classes['not-carried'];
   if (notCarried > 0) {
     const codes = Object.entries(r.notCarried)
+      .sort(([a], [b]) => a.localeCompare(b))
       .map(([code, n]) => `${n} ${code}`)
       .join(', ');
     lines.push(
