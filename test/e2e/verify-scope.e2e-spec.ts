@@ -72,7 +72,10 @@ describe('cdc verify: what it checks, and what it advises', { timeout: 240_000 }
   }
 
   async function verify(args: string[], env: Record<string, string> = {}) {
-    const { code, out, err } = await cdc(['verify', '--json', '--match', `${config.sourceId}:*`, ...args], env);
+    const { code, out, err } = await cdc(
+      ['verify', '--json', '--match', `${config.sourceId}:*`, ...args],
+      env,
+    );
     if (!out.trim()) throw new Error(`cdc verify printed no report (exit ${code}); stderr:\n${err}`);
     return { code, report: JSON.parse(out) as Report };
   }
@@ -88,18 +91,28 @@ describe('cdc verify: what it checks, and what it advises', { timeout: 240_000 }
     await redis.hset(encoded, { a: 'y'.repeat(1500), b: 'z'.repeat(1500) });
     await expectReplicated(config, redis, carried);
     for (const key of [stream, guarded, encoded])
-      await waitFor(`${key} tombstoned by capture`, () => readItem(config, key), { accept: (i) => i.deleted });
+      await waitFor(`${key} tombstoned by capture`, () => readItem(config, key), {
+        accept: (i) => i.deleted,
+      });
 
     const { code, report } = await verify([]);
     expect(code).toBe(0);
-    expect(report).toMatchObject({ verdict: 'parity', parityPct: 100, mismatches: 0, checked: 2, advice: null });
+    expect(report).toMatchObject({
+      verdict: 'parity',
+      parityPct: 100,
+      mismatches: 0,
+      checked: 2,
+      advice: null,
+    });
     expect(report.classes['not-carried']).toBe(3);
     expect(report.notCarried).toEqual({ UNSUPPORTED_TYPE: 1, VALUE_TOO_LARGE: 2 });
     expect([...(report.samples['not-carried'] ?? [])].sort()).toEqual([guarded, stream, encoded].sort());
 
     const text = await cdc(['verify', '--match', `${config.sourceId}:*`]);
     expect(text.code).toBe(0);
-    expect(text.out).toContain('Not carried: 3 keys left out by policy (1 UNSUPPORTED_TYPE, 2 VALUE_TOO_LARGE)');
+    expect(text.out).toContain(
+      'Not carried: 3 keys left out by policy (1 UNSUPPORTED_TYPE, 2 VALUE_TOO_LARGE)',
+    );
     expect(text.out).not.toContain('--repair');
 
     // The stream check: the tombstones capture wrote for them are not-carried records, not mismatches.
@@ -130,7 +143,11 @@ describe('cdc verify: what it checks, and what it advises', { timeout: 240_000 }
 
     const onTarget = await verify(['--table', target, '--match', `${config.sourceId}:r:*`]);
     expect(onTarget.code).toBe(2);
-    expect(onTarget.report).toMatchObject({ table: target, mismatches: 1, target: { table: target, live: false } });
+    expect(onTarget.report).toMatchObject({
+      table: target,
+      mismatches: 1,
+      target: { table: target, live: false },
+    });
     expect(onTarget.report.classes.missing).toBe(1);
     expect(onTarget.report.samples.missing).toEqual([late]);
     expect(onTarget.report.advice).toContain(`npx cdc replay --to-table ${target} --from-beginning`);
