@@ -3,7 +3,7 @@ import { ApplierModule } from '@cdc/applier';
 import { CaptureModule } from '@cdc/capture';
 import { createDynamoClient } from '@cdc/dynamo';
 import { Metrics } from '@cdc/observability';
-import { createRedisClient } from '@cdc/redis';
+import { controlKeys, createRedisClient, type StreamParitySnapshot } from '@cdc/redis';
 import { bootPipeline, expectReplicated, testConfig, waitFor } from '@cdc/testing';
 import { MISMATCH_CLASSES, VerifierModule, VerifierService } from '@cdc/verifier';
 import type { INestApplicationContext } from '@nestjs/common';
@@ -57,6 +57,15 @@ describe('stream check: lag-aware recheck', { timeout: 240_000 }, () => {
     for (const c of MISMATCH_CLASSES)
       expect(await Metrics.total(metrics.verifierRecords, { class: c })).toBe(0);
     expect(verifier.ledger.summary().byVerdict).toEqual({});
+    // What `cdc status` reads: those records are reported in flight, none confirmed.
+    const published = await waitFor(
+      'the window published with the records in flight',
+      async () =>
+        JSON.parse((await redis.get(controlKeys.streamParity(config.sourceId, config.table))) ?? 'null') as
+          StreamParitySnapshot | null | undefined,
+      { accept: (p) => p !== null && (p.rechecking ?? 0) >= keys.length },
+    );
+    for (const c of MISMATCH_CLASSES) expect(published?.classes[c] ?? 0).toBe(0);
 
     // The applier resumes and catches up: every key converges to matching, none was ever confirmed.
     await boot([ApplierModule]);

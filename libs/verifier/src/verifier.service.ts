@@ -229,7 +229,7 @@ export class VerifierService implements OnApplicationBootstrap, OnApplicationShu
     this.metrics.verifierShards.set(this.stream?.openShards ?? 0);
     const key = controlKeys.streamParity(this.config.sourceId, this.config.table);
     await this.redis
-      ?.set(key, JSON.stringify(this.window.snapshot()))
+      ?.set(key, JSON.stringify({ ...this.window.snapshot(), rechecking: this.suspects }))
       .catch((err: Error) => this.log.warn({ err: err.message }, 'could not publish stream parity'));
   }
 

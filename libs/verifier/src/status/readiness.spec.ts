@@ -108,6 +108,13 @@ describe('readiness', () => {
     expect(failing({ streamParity: { ...s, classes: { match: 3, 'not-carried': 2 } } })).toEqual([]);
     expect(failing({ streamParity: { ...s, classes: { 'not-carried': 2 } } })).toEqual(['stream-parity']);
     expect(
+      readiness({ ...ready, streamParity: { ...s, classes: { match: 3 }, rechecking: 4 } }).checks.find(
+        (c) => c.name === 'stream-parity',
+      )?.detail,
+    ).toBe(
+      '100% of 3 confirmed records over the last 300.0 s; 4 in flight now, rechecked until the pipeline passes them',
+    );
+    expect(
       readiness({ ...ready, streamParity: { ...s, classes: { match: 3, stuck: 1, 'not-carried': 1 } } })
         .reasons,
     ).toEqual([

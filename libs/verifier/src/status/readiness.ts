@@ -149,7 +149,9 @@ function streamCheck({ now, streamParity: s }: ReadinessInputs, o: ReadinessOpti
   const confirmed = total - (s.classes['in-flight'] ?? 0) - notCarried;
   const match = s.classes.match ?? 0;
   const window = `over the last ${secs(s.windowMs)}`;
-  const apart = notCarried > 0 ? `; ${notCarried} not carried by policy, not counted` : '';
+  const apart =
+    (notCarried > 0 ? `; ${notCarried} not carried by policy, not counted` : '') +
+    (s.rechecking ? `; ${s.rechecking} in flight now, rechecked until the pipeline passes them` : '');
   if (confirmed < o.minStreamRecords)
     return {
       ok: false,
