@@ -2,7 +2,8 @@ import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { ApplierModule } from '@cdc/applier';
 import { CaptureModule } from '@cdc/capture';
 import { createDynamoClient } from '@cdc/dynamo';
-import { Metrics } from '@cdc/observability';
+import { createKafka, keyPartition, orderedProducer } from '@cdc/kafka';
+import { createLogger, Metrics } from '@cdc/observability';
 import { controlKeys, createRedisClient, type StreamParitySnapshot } from '@cdc/redis';
 import { bootPipeline, expectReplicated, testConfig, waitFor } from '@cdc/testing';
 import { MISMATCH_CLASSES, VerifierModule, VerifierService } from '@cdc/verifier';
@@ -96,5 +97,27 @@ describe('stream check: lag-aware recheck', { timeout: 240_000 }, () => {
     );
     expect(verdict.verdict).toBe('value');
     expect(await Metrics.total(metrics.verifierRecords, { class: 'value' })).toBe(1);
+  });
+
+  it("judges each key on the partition capture's producer really puts it in", async () => {
+    const kafka = createKafka(config.require('kafka').kafka, createLogger('warn'));
+    const admin = kafka.admin();
+    const producer = orderedProducer(kafka);
+    const topic = `${config.sourceId}.partitions`;
+    try {
+      await admin.connect();
+      await admin.createTopics({ topics: [{ topic, numPartitions: 7 }], waitForLeaders: true });
+      await producer.connect();
+      const keys = Array.from({ length: 40 }, (_, i) => Buffer.from(`${config.sourceId}:p:${i}`));
+      const sent = await Promise.all(
+        keys.map((key) => producer.send({ topic, messages: [{ key, value: 'x' }] })),
+      );
+      const actual = sent.map(([meta]) => meta?.partition);
+      expect(new Set(actual).size).toBeGreaterThan(1);
+      expect(keys.map((key) => keyPartition(key, 7))).toEqual(actual);
+    } finally {
+      await producer.disconnect();
+      await admin.disconnect();
+    }
   });
 });
