@@ -143,7 +143,7 @@ export async function settle(
         return;
       }
       const mark = marks.get(i) ?? null;
-      const j2 = judgeSuspect({
+      const judgement = judgeSuspect({
         firstVersion: s.firstVersion,
         firstAt: s.firstAt,
         latest: { class: l.class, version: l.version },
@@ -154,7 +154,7 @@ export async function settle(
         captureAliveWithinMs: deps.captureAliveWithinMs,
         limitMs: deps.limitMs,
       });
-      switch (j2.kind) {
+      switch (judgement.kind) {
         case 'match':
           set(i, { verdict: 'match', version: l.version });
           return;
@@ -162,14 +162,14 @@ export async function settle(
           set(i, { verdict: 'in-flight', version: s.firstVersion });
           return;
         case 'confirmed':
-          set(i, { verdict: j2.class, version: l.version });
+          set(i, { verdict: judgement.class, version: l.version });
           return;
         case 'stuck':
-          set(i, { verdict: 'stuck', version: s.firstVersion, detail: j2.detail });
+          set(i, { verdict: 'stuck', version: s.firstVersion, detail: judgement.detail });
           return;
         case 'in-flight':
-          details.set(i, j2.detail);
-          if (j2.waitingOn === 'mark') unmarked.push(i);
+          details.set(i, judgement.detail);
+          if (judgement.waitingOn === 'mark') unmarked.push(i);
           still.push(i);
       }
     });
