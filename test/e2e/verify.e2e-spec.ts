@@ -167,6 +167,7 @@ describe('cdc verify: two-sided scan, repair through the log', { timeout: 300_00
     expect(report.classes).toEqual({
       match: 18, // 20 strings but s:0 (value) and s:1 (foreign)
       'in-flight': 0,
+      'not-carried': 0,
       missing: 0,
       extra: 0,
       value: 1,

@@ -2,7 +2,7 @@ import { ChangeEventCodec, DLQ_HEADERS as H, type Op, type Origin } from '@cdc/c
 import type { CdcConfig } from '@cdc/config';
 import { BatchPublisher, type Message, type Producer } from '@cdc/kafka';
 import type { Logger, Metrics } from '@cdc/observability';
-import { isInternalKey, type KeyReader, type KeyState } from '@cdc/redis';
+import { isInternalKey, type KeyReader, type KeyState, notCarried, readGuardBytes } from '@cdc/redis';
 import { type PendingKey, PendingKeys } from './pending-keys';
 import { deleteEvent, keyStateToEvent, type Rejection } from './to-event';
 
@@ -29,9 +29,6 @@ export interface CaptureOutcome {
   readonly code?: string;
   readonly reason?: string;
 }
-
-/** Values clearly too large are not even read: the Lua guard (an estimate for collections) sits well above. */
-const GUARD_FACTOR = 4;
 
 /**
  * notification -> pending key (coalesced) -> pipelined versioned read -> Avro event -> batched produce.
@@ -189,7 +186,7 @@ export class CapturePipeline {
     const states = await this.reader.read(
       batch.map((p) => p.key),
       true,
-      this.settings.maxEventBytes * GUARD_FACTOR,
+      readGuardBytes(this.settings.maxEventBytes),
     );
     this.metrics.captureReads.inc(states.length);
     const messages: Message[] = [];
@@ -205,11 +202,11 @@ export class CapturePipeline {
       const out = keyStateToEvent(state, ctx);
       let event = 'event' in out ? out.event : undefined;
       let bytes = event ? this.codec.encode(event) : undefined;
-      let rejection = 'rejection' in out ? out.rejection : undefined;
-      if (bytes && bytes.length > this.settings.maxEventBytes) {
-        const reason = `event of ${bytes.length} bytes > CDC_MAX_EVENT_BYTES (${this.settings.maxEventBytes})`;
-        rejection = { code: 'VALUE_TOO_LARGE', reason };
-      }
+      const rejection =
+        'rejection' in out
+          ? out.rejection
+          : bytes &&
+            notCarried(state, { maxEventBytes: this.settings.maxEventBytes, encodedBytes: bytes.length });
       if (rejection) {
         // Never leave the item holding a value Redis no longer has: tombstone it, and say why on the DLQ.
         rejected.push(this.rejected(p, state, rejection));

@@ -1,11 +1,11 @@
-import type { CaptureRejectionCode, ChangeEvent, Origin } from '@cdc/contracts';
-import type { KeyState } from '@cdc/redis';
+import type { ChangeEvent, Origin } from '@cdc/contracts';
+import { type KeyState, type NotCarried, notCarried } from '@cdc/redis';
 
-/** A key capture will not carry, and why: it goes to the DLQ with this code, never silently away. */
-export interface Rejection {
-  readonly code: CaptureRejectionCode;
-  readonly reason: string;
-}
+/**
+ * A key capture will not carry, and why: it goes to the DLQ with this code, never silently away. The policy is
+ * libs/redis carry-policy.ts, shared with the verifier (which counts these keys apart from parity).
+ */
+export type Rejection = NotCarried;
 
 export type Captured = { readonly event: ChangeEvent } | { readonly rejection: Rejection };
 
@@ -33,19 +33,9 @@ export function deleteEvent(state: KeyState, ctx: EventContext): ChangeEvent {
  * caller records the rejection and tombstones the key (docs/item-layout.md, "Keys capture does not carry").
  */
 export function keyStateToEvent(state: KeyState, ctx: EventContext): Captured {
-  if (state.type === 'stream') {
-    return {
-      rejection: {
-        code: 'UNSUPPORTED_TYPE',
-        reason: 'Redis streams are not replicated (docs/event-schema.md)',
-      },
-    };
-  }
-  if (state.oversizedBytes !== undefined) {
-    return {
-      rejection: { code: 'VALUE_TOO_LARGE', reason: `${state.type} value of ~${state.oversizedBytes} bytes` },
-    };
-  }
+  // The encoded-size part of the policy is judged by the caller once the event is encoded.
+  const rejection = notCarried(state, { maxEventBytes: Infinity });
+  if (rejection) return { rejection };
   if (state.type === 'none' || state.value === null) return { event: deleteEvent(state, ctx) };
   return {
     event: {

@@ -84,6 +84,8 @@ export class CdcConfig {
   readonly verifierGraceMs: number;
   /** The stream parity window `cdc status` judges (StreamParitySnapshot.windowMs). */
   readonly verifierWindowMs: number;
+  /** How long a mismatch may stay in flight (the pipeline behind it) before it is reported as stuck. */
+  readonly verifierInFlightLimitMs: number;
   /** Readiness thresholds (`cdc status`, the verifier's /status): see docs/operations.md. */
   readonly readyMaxConsumerLag: number;
   readonly readyMaxLagP99Ms: number;
@@ -155,6 +157,7 @@ export class CdcConfig {
     this.applierGroup = env.CDC_APPLIER_GROUP ?? names.applierGroup(env.CDC_SOURCE_ID, this.table);
     this.verifierGraceMs = env.CDC_VERIFIER_GRACE_MS;
     this.verifierWindowMs = env.CDC_VERIFIER_WINDOW_MS;
+    this.verifierInFlightLimitMs = env.CDC_VERIFIER_IN_FLIGHT_LIMIT_MS;
     this.readyMaxConsumerLag = env.CDC_READY_MAX_CONSUMER_LAG;
     this.readyMaxLagP99Ms = env.CDC_READY_MAX_LAG_P99_MS;
     if (env.HTTP_PORT !== undefined) this.httpPort = env.HTTP_PORT;

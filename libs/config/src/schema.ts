@@ -88,6 +88,7 @@ export const envSchema = z
     CDC_APPLIER_GROUP: name.optional(),
     CDC_VERIFIER_GRACE_MS: int(0, 600_000).default(2_000),
     CDC_VERIFIER_WINDOW_MS: int(10_000, 86_400_000).default(300_000),
+    CDC_VERIFIER_IN_FLIGHT_LIMIT_MS: int(1_000, 86_400_000).default(600_000),
     CDC_READY_MAX_CONSUMER_LAG: int(0, 1_000_000_000).default(1_000),
     CDC_READY_MAX_LAG_P99_MS: int(1, 86_400_000).default(5_000),
     // The drain deadline after SIGTERM (deploy/: every pod's termination grace period is longer).

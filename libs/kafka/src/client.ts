@@ -40,3 +40,18 @@ export function orderedProducer(kafka: Kafka): Producer {
     allowAutoTopicCreation: false,
   });
 }
+
+const keyPartitioner = Partitioners.DefaultPartitioner();
+
+/** The partition orderedProducer puts a record with this key in, on a topic of `partitions` partitions. */
+export function keyPartition(key: Buffer, partitions: number): number {
+  const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({
+    partitionId,
+    leader: 0,
+    replicas: [0],
+    isr: [0],
+    partitionErrorCode: 0,
+    offlineReplicas: [],
+  }));
+  return keyPartitioner({ topic: '', partitionMetadata, message: { key, value: null } });
+}

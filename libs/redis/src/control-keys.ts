@@ -55,6 +55,8 @@ export interface StreamParitySnapshot {
   readonly classes: Readonly<Record<string, number>>;
   readonly lagP50Ms: number | null;
   readonly lagP99Ms: number | null;
+  /** Records being rechecked now: in flight until the pipeline passes them (absent from older verifiers). */
+  readonly rechecking?: number;
 }
 
 /** What `cdc verify` leaves behind for `cdc status`. */

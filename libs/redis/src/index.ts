@@ -1,6 +1,7 @@
 export * from './client';
 export * from './slot';
 export * from './versioned-read';
+export * from './carry-policy';
 export * from './notifications';
 export * from './server-info';
 export * from './control-keys';

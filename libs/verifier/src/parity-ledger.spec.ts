@@ -10,12 +10,13 @@ describe('ParityLedger', () => {
     l.record(Buffer.from('b'), 'match', 1n);
     l.record(Buffer.from('c'), 'in-flight', 1n);
     l.record(Buffer.from('d'), 'extra', 1n);
+    l.record(Buffer.from('e'), 'not-carried', 1n); // a stream: out of scope, not a mismatch
     expect(l.get(Buffer.from('a'))?.verdict).toBe('match');
     expect(l.summary()).toEqual({
-      keys: 4,
+      keys: 5,
       matching: 2,
       parity: 2 / 3,
-      byVerdict: { match: 2, 'in-flight': 1, extra: 1 },
+      byVerdict: { match: 2, 'in-flight': 1, extra: 1, 'not-carried': 1 },
     });
   });
 });

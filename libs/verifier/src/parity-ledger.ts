@@ -1,7 +1,15 @@
+import { compareVersion } from '@cdc/contracts';
 import type { ParityClass } from '@cdc/parity';
 
-/** A verdict after the grace recheck: a mismatch either confirmed or explained as in flight. */
-export type Verdict = ParityClass | 'in-flight';
+/**
+ * A verdict after the recheck (in-flight.ts): a mismatch either confirmed, or explained as in flight, or still in
+ * flight past the limit (stuck, reported with the lag); `not-carried`: a key left out by policy (a stream, a
+ * value over the size limit), counted apart from parity and never repaired.
+ */
+export type Verdict = ParityClass | 'in-flight' | 'stuck' | 'not-carried';
+
+/** Neither proven nor disproven, or out of scope by policy: not part of the parity ratio. */
+export const OUTSIDE_PARITY: readonly Verdict[] = ['in-flight', 'not-carried'];
 
 export interface KeyVerdict {
   readonly verdict: Verdict;
@@ -17,7 +25,7 @@ export class ParityLedger {
     const id = key.toString('latin1');
     const prev = this.latest.get(id);
     // A recheck of an older record must not overwrite the verdict of a newer one.
-    if (prev && prev.version > version) return;
+    if (prev && compareVersion(prev.version, version) === 'newer') return;
     this.latest.set(id, { verdict, version, at });
   }
 
@@ -29,8 +37,8 @@ export class ParityLedger {
     const byVerdict: Record<string, number> = {};
     for (const { verdict } of this.latest.values()) byVerdict[verdict] = (byVerdict[verdict] ?? 0) + 1;
     const keys = this.latest.size;
-    // In-flight keys are neither proven nor disproven; parity is over decided keys.
-    const decided = keys - (byVerdict['in-flight'] ?? 0);
+    // In-flight keys are neither proven nor disproven, not-carried ones out of scope: parity is over the rest.
+    const decided = OUTSIDE_PARITY.reduce((n, v) => n - (byVerdict[v] ?? 0), keys);
     const matching = byVerdict.match ?? 0;
     return { keys, matching, parity: decided === 0 ? 1 : matching / decided, byVerdict };
   }

@@ -5,24 +5,22 @@ import {
   createDynamoClient,
   createStreamsClient,
   describeTable,
-  getItem,
   StreamReader,
   type StreamRecord,
 } from '@cdc/dynamo';
+import { type Admin, createKafka } from '@cdc/kafka';
 import { HealthRegistry, LOGGER, type Logger, Metrics } from '@cdc/observability';
-import { decodeText, keyToPk, type RedisState } from '@cdc/parity';
-import {
-  type ControlClient,
-  controlKeys,
-  type KeyReader,
-  openSourceAccess,
-  type SourceAccess,
-} from '@cdc/redis';
+import { decodeText } from '@cdc/parity';
+import { type ControlClient, controlKeys, openSourceAccess, type SourceAccess } from '@cdc/redis';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { ParityLedger, type Verdict } from './parity-ledger';
 import { ParityWindow } from './parity-window';
+import { PipelineWatch } from './pipeline-watch';
 import { check, recordImage, safeState } from './record-check';
+import { type Settled, settle, type Suspect } from './scan/recheck';
+import { SourceReader, type SourceState } from './source-read';
+import { readinessOptions } from './status/status-collector';
 import { RedisShardLeases, RedisStreamCheckpoints } from './stream-state';
 
 /** How often the parity window is published for `cdc status`. */
@@ -30,9 +28,11 @@ const PUBLISH_EVERY_MS = 2_000;
 
 /**
  * Reads the table's DynamoDB stream back and checks each record against Redis. A mismatch is not believed at
- * once: Redis may simply have moved on (the newer event is in flight), so it is rechecked after a grace
- * period against a consistent read of the item; only a mismatch that survives is confirmed. Checkpoints and
- * shard leases live in Redis, so a restart resumes where it stopped and several instances share the shards.
+ * once: Redis may simply have moved on (the newer event is in flight), so it is rechecked after a grace period
+ * and confirmed only once the pipeline has passed it (in-flight.ts: capture alive and gap-free, the applier's
+ * group committed past the end offset observed after the grace) and the item still did not move. Keys left out
+ * by policy (a stream, an oversized value) are `not-carried`, apart from parity. Checkpoints and shard leases
+ * live in Redis, so a restart resumes where it stopped and several instances share the shards.
  */
 @Injectable()
 export class VerifierService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -41,7 +41,11 @@ export class VerifierService implements OnApplicationBootstrap, OnApplicationShu
   private source: SourceAccess | undefined;
   /** The primary (or a cluster client): checkpoints, leases and the published parity window live there. */
   private redis: ControlClient | undefined;
-  private reader: KeyReader | undefined;
+  private reader: SourceReader | undefined;
+  private admin: Admin | undefined;
+  private watch: PipelineWatch | undefined;
+  /** Suspects being rechecked now (in flight until the pipeline passes them). */
+  private suspects = 0;
   private dynamo: DynamoDBClient | undefined;
   private streams: DynamoDBStreamsClient | undefined;
   private stream: StreamReader | undefined;
@@ -64,8 +68,8 @@ export class VerifierService implements OnApplicationBootstrap, OnApplicationShu
     this.window = new ParityWindow(config.verifierWindowMs);
   }
 
-  get stats(): { seen: number } & ReturnType<ParityLedger['summary']> {
-    return { seen: this.seen, ...this.ledger.summary() };
+  get stats(): { seen: number; rechecking: number } & ReturnType<ParityLedger['summary']> {
+    return { seen: this.seen, rechecking: this.suspects, ...this.ledger.summary() };
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -75,7 +79,23 @@ export class VerifierService implements OnApplicationBootstrap, OnApplicationShu
       onError: (err) => this.log.warn({ err: err.message }, 'redis connection error; reconnecting'),
     });
     this.redis = this.source.control;
-    this.reader = this.source.reader;
+    this.reader = new SourceReader(this.source.reader, {
+      maxEventBytes: this.config.maxEventBytes,
+      sourceId: this.config.sourceId,
+      db: redisCfg.db,
+    });
+    if (this.config.kafka) {
+      // Offsets only (no group membership): what tells an in-flight mismatch from a real one.
+      this.admin = createKafka(this.config.kafka, this.log).admin();
+      // Kafka away now: mismatches stay in flight until it is back (progress unknown), the stream check goes on.
+      await this.admin
+        .connect()
+        .catch((err: Error) => this.log.warn({ err: err.message }, 'kafka admin not connected yet'));
+      this.watch = new PipelineWatch(this.admin, this.redis, this.config);
+    } else {
+      this.log.warn('KAFKA_BROKERS is not set: mismatches stay in flight (the pipeline progress is unknown)');
+    }
+    this.watch ??= new PipelineWatch(undefined, this.redis, this.config);
     this.dynamo = createDynamoClient(this.config.dynamo);
     this.running = true;
     this.publisher = setInterval(() => void this.publish(), PUBLISH_EVERY_MS);
@@ -124,23 +144,26 @@ export class VerifierService implements OnApplicationBootstrap, OnApplicationShu
     const entries = records.flatMap((record) => {
       const { image, keyImage } = recordImage(record);
       const pk = keyImage?.pk?.S;
-      return pk === undefined ? [] : [{ record, image, key: decodeText(pk) }];
+      return pk === undefined ? [] : [{ record, image, pk, key: decodeText(pk) }];
     });
-    const redisStates = await this.readRedis(entries.map((e) => e.key));
+    const redisStates = await (this.reader as SourceReader).read(entries.map((e) => e.key));
     const now = Date.now();
-    entries.forEach(({ image, key }, i) => {
+    const suspects: Suspect[] = [];
+    entries.forEach(({ image, key, pk }, i) => {
       this.seen++;
       const state = safeState(image);
-      const version = state && state !== 'foreign' ? state.version : 0n;
+      const version = state && state !== 'foreign' ? state.version : null;
       if (state && state !== 'foreign') this.observeLag(state.capturedAt, state.appliedAt, now);
-      const verdict = check(state, redisStates[i] as RedisState, this.config.writer);
-      if (verdict === 'match') {
-        this.decide(key, 'match', version);
-        return;
-      }
-      const recheck = this.recheck(key, version).finally(() => this.rechecks.delete(recheck));
-      this.rechecks.add(recheck);
+      const redis = redisStates[i] as SourceState;
+      if (redis.notCarried) return this.decide(key, 'not-carried', version ?? 0n);
+      const verdict = check(state, redis, this.config.writer);
+      if (verdict === 'match') return this.decide(key, 'match', version ?? 0n);
+      suspects.push({ key, pk, firstVersion: version, firstAt: now });
     });
+    if (suspects.length === 0) return;
+    this.suspects += suspects.length;
+    const recheck = this.recheck(suspects).finally(() => this.rechecks.delete(recheck));
+    this.rechecks.add(recheck);
   }
 
   /** Captured -> applied -> seen on the stream: each leg, and the whole for the window's p99. */
@@ -162,36 +185,43 @@ export class VerifierService implements OnApplicationBootstrap, OnApplicationShu
     this.ledger.record(key, verdict, version);
   }
 
-  /** After the grace period: a consistent item read and a fresh Redis read decide. */
-  private async recheck(key: Buffer, recordVersion: bigint): Promise<void> {
-    // Shutdown ends the wait: the record stays undecided (its checkpoint is already taken; the scan covers it).
-    await delay(this.config.verifierGraceMs, undefined, { signal: this.stopping.signal }).catch(
-      () => undefined,
-    );
-    if (!this.running) return;
+  /**
+   * Rechecks a page's suspects (recheck.ts settle): each is decided as soon as the pipeline passed it. Shutdown
+   * ends the wait: undecided records stay so (their checkpoint is already taken; the scan covers them).
+   */
+  private async recheck(suspects: Suspect[]): Promise<void> {
+    const limitMs = this.config.verifierInFlightLimitMs;
     try {
-      const item = await getItem(this.dynamo as DynamoDBClient, this.config.table, keyToPk(key));
-      const [redis] = await this.readRedis([key]);
-      const state = safeState(item);
-      const verdict = check(state, redis as RedisState, this.config.writer);
-      const itemVersion = state && state !== 'foreign' ? state.version : recordVersion;
-      const final = verdict !== 'match' && itemVersion > recordVersion ? 'in-flight' : verdict;
-      // An in-flight verdict belongs to the old record: it must not mask the newer record's own verdict.
-      this.decide(key, final, final === 'in-flight' ? recordVersion : itemVersion);
-      if (final !== 'match' && final !== 'in-flight') {
-        this.log.warn(
-          { key: key.toString('latin1'), class: final, version: itemVersion.toString() },
-          'parity mismatch confirmed',
-        );
-      }
+      await settle(
+        {
+          dynamo: this.dynamo as DynamoDBClient,
+          table: this.config.table,
+          source: this.reader as SourceReader,
+          writer: this.config.writer,
+          graceMs: this.config.verifierGraceMs,
+          ...(this.watch ? { watch: this.watch } : {}),
+          limitMs,
+          captureAliveWithinMs: readinessOptions(this.config).aliveWithinMs ?? 10_000,
+        },
+        suspects,
+        this.stopping.signal,
+        (suspect, settled) => this.settled(suspect, settled),
+      );
     } catch (err) {
       this.log.warn({ err }, 'recheck failed');
+    } finally {
+      this.suspects -= suspects.length;
     }
   }
 
-  private async readRedis(keys: Buffer[]): Promise<RedisState[]> {
-    const states = await (this.reader as KeyReader).read(keys, false);
-    return states.map((s) => ({ value: s.value, expireAtMs: s.expireAtMs }));
+  private settled({ key }: Suspect, { verdict, version, detail }: Settled): void {
+    // An in-flight verdict belongs to the old record: it must not mask the newer record's own verdict.
+    this.decide(key, verdict, version ?? 0n);
+    const log = { key: key.toString('latin1'), class: verdict, version: version?.toString() ?? null };
+    if (verdict === 'stuck')
+      this.log.warn({ ...log, detail }, 'parity mismatch stuck in flight past the limit');
+    else if (verdict !== 'match' && verdict !== 'in-flight' && verdict !== 'not-carried')
+      this.log.warn(log, 'parity mismatch confirmed');
   }
 
   /** The window as a StreamParitySnapshot in Redis, for `cdc status` on any machine. */
@@ -199,7 +229,7 @@ export class VerifierService implements OnApplicationBootstrap, OnApplicationShu
     this.metrics.verifierShards.set(this.stream?.openShards ?? 0);
     const key = controlKeys.streamParity(this.config.sourceId, this.config.table);
     await this.redis
-      ?.set(key, JSON.stringify(this.window.snapshot()))
+      ?.set(key, JSON.stringify({ ...this.window.snapshot(), rechecking: this.suspects }))
       .catch((err: Error) => this.log.warn({ err: err.message }, 'could not publish stream parity'));
   }
 
@@ -211,6 +241,7 @@ export class VerifierService implements OnApplicationBootstrap, OnApplicationShu
     await this.stream?.stop();
     await Promise.allSettled(this.rechecks);
     await this.publish();
+    await this.admin?.disconnect().catch(() => undefined);
     this.source?.close();
     this.dynamo?.destroy();
     this.streams?.destroy();

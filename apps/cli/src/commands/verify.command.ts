@@ -4,7 +4,7 @@ import { SingleBar } from 'cli-progress';
 import { CapturePipeline, RateLimiter } from '@cdc/capture';
 import { type CdcConfig, ConfigError, type RedisConfig } from '@cdc/config';
 import { createDynamoClient, describeTable } from '@cdc/dynamo';
-import { createKafka, ensureChangeTopics, orderedProducer } from '@cdc/kafka';
+import { type Admin, createKafka, ensureChangeTopics, orderedProducer } from '@cdc/kafka';
 import { createLogger, type Logger, Metrics } from '@cdc/observability';
 import { openSourceAccess, type SourceAccess } from '@cdc/redis';
 import {
@@ -18,11 +18,13 @@ import {
 import { resolveConfig } from '../endpoints';
 import { fail, printJson } from '../output';
 import { cdcHome } from '../paths';
+import { rebuildAdvice, type VerifyTarget, verifyTarget } from './verify-target';
 
 interface VerifyFlags {
   segments?: number;
   rate?: number;
   match?: string;
+  table?: string;
   repair?: boolean;
   resume?: boolean;
   json?: boolean;
@@ -51,10 +53,21 @@ async function openRepairer(config: CdcConfig, source: SourceAccess, logger: Log
   };
 }
 
+/** Whether the applier group has committed offsets on the topic (an applier feeds the table); null: unknown. */
+async function applierCommits(admin: Admin | undefined, config: CdcConfig): Promise<boolean | null> {
+  if (!admin) return null;
+  try {
+    const [offsets] = await admin.fetchOffsets({ groupId: config.applierGroup, topics: [config.topic] });
+    return (offsets?.partitions ?? []).some((p) => BigInt(p.offset) >= 0n);
+  } catch {
+    return null;
+  }
+}
+
 @Command({
   name: 'verify',
   description:
-    'Two-sided scan (DynamoDB Scan by segment ⇄ Redis SCAN): parity per class; --repair re-captures mismatched keys through the log',
+    'Two-sided scan (DynamoDB Scan by segment ⇄ Redis SCAN): parity per class; --repair re-captures mismatched keys through the log (live table only)',
 })
 export class VerifyCommand extends CommandRunner {
   async run(_args: string[], flags: VerifyFlags): Promise<void> {
@@ -68,7 +81,24 @@ export class VerifyCommand extends CommandRunner {
       throw err;
     }
     const logger = createLogger(flags.json ? 'error' : 'warn', 'cdc-verify', process.stderr);
-    const checkpointFile = join(cdcHome(), 'verify', `${config.sourceId}-${config.table}.json`);
+    // Offsets only: which table the live applier feeds, and how far it has come (lag-aware recheck).
+    let admin: Admin | undefined;
+    if (config.kafka) {
+      admin = createKafka(config.kafka, logger).admin();
+      await admin.connect().catch(() => undefined); // unreachable: progress unknown, nothing confirmed
+    }
+    const target = verifyTarget({
+      configTable: config.table,
+      requested: flags.table,
+      applierGroup: config.applierGroup,
+      topic: config.topic,
+      applierCommits: await applierCommits(admin, config),
+    });
+    if (flags.repair && target.live !== true) {
+      await admin?.disconnect().catch(() => undefined);
+      fail(`--repair refused: ${rebuildAdvice(target)}`, 64);
+    }
+    const checkpointFile = join(cdcHome(), 'verify', `${config.sourceId}-${target.table}.json`);
     const abort = new AbortController();
     const onSignal = () => abort.abort();
     process.once('SIGINT', onSignal);
@@ -87,16 +117,21 @@ export class VerifyCommand extends CommandRunner {
       // Keys are scanned and read where capture reads (REDIS_READ_FROM); the summary goes to the primary.
       source = await openSourceAccess(redisCfg, 'cdc-verify');
       const access = source;
-      if (!(await describeTable(dynamo, config.table)))
+      if (!(await describeTable(dynamo, target.table)))
         fail(
-          `DynamoDB table "${config.table}" does not exist: nothing to verify. Start the applier (it creates the ` +
-            `table), or set CDC_TABLE / CDC_SOURCE_ID to the table you mean.`,
+          `DynamoDB table "${target.table}" does not exist: nothing to verify. Start the applier (it creates the ` +
+            `table), or name the table you mean with --table (or CDC_TABLE / CDC_SOURCE_ID).`,
         );
       if (flags.repair) repairer = await openRepairer(config, source, logger);
       const limiter = new RateLimiter(flags.rate ?? 0);
       const started = Date.now();
       let resumedAt = 0;
-      const scan = sourceScan(config, access, dynamo);
+      // Lag-aware only where the live pipeline writes; a replay target is judged by the grace period alone.
+      const scan = sourceScan(config, access, dynamo, {
+        table: target.table,
+        ...(admin ? { admin } : {}),
+        live: target.live !== false,
+      });
       const report = await scan.run({
         ...(flags.segments !== undefined ? { segments: flags.segments } : {}),
         ...(flags.match ? { match: flags.match } : {}),
@@ -129,7 +164,7 @@ export class VerifyCommand extends CommandRunner {
       });
       if (report.completed) bar.setTotal(report.itemsScanned + report.keysScanned);
       bar.stop();
-      this.print(report, flags, checkpointFile, config.topic);
+      this.print(report, flags, checkpointFile, config.topic, target);
       process.exitCode = !report.completed
         ? VERIFY_EXIT.interrupted
         : report.mismatches > 0
@@ -143,24 +178,44 @@ export class VerifyCommand extends CommandRunner {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       await repairer?.close();
+      await admin?.disconnect().catch(() => undefined);
       source?.close();
       dynamo.destroy();
     }
   }
 
-  private print(report: ScanReport, flags: VerifyFlags, checkpointFile: string, topic: string): void {
-    if (flags.json) return printJson({ ...report, checkpointFile: report.completed ? null : checkpointFile });
+  private print(
+    report: ScanReport,
+    flags: VerifyFlags,
+    checkpointFile: string,
+    topic: string,
+    target: VerifyTarget,
+  ): void {
+    // Never advise a repair that would write elsewhere: a table the live applier does not feed is replayed.
+    const advice =
+      report.mismatches === 0 || flags.repair
+        ? null
+        : target.live === false
+          ? rebuildAdvice(target)
+          : 'Fix them through the log with: npx cdc verify --repair';
+    if (flags.json)
+      return printJson({
+        ...report,
+        checkpointFile: report.completed ? null : checkpointFile,
+        target,
+        advice,
+      });
     process.stdout.write(formatSummary(report));
     if (!report.completed) {
       process.stdout.write(
-        `\nStopped before the end; continue with: npx cdc verify --resume${flags.match ? ` --match '${flags.match}'` : ''}${flags.repair ? ' --repair' : ''}\n`,
+        `\nStopped before the end; continue with: npx cdc verify --resume${flags.table ? ` --table ${flags.table}` : ''}${flags.match ? ` --match '${flags.match}'` : ''}${flags.repair ? ' --repair' : ''}\n`,
       );
     } else if (report.repaired > 0) {
       process.stdout.write(
         `\nThe repairs went to ${topic}; once the applier has applied them, run npx cdc verify again to confirm 100%.\n`,
       );
-    } else if (report.mismatches > 0 && !flags.repair) {
-      process.stdout.write('\nFix them through the log with: npx cdc verify --repair\n');
+    } else if (advice) {
+      process.stdout.write(`\n${advice}\n`);
     }
   }
 
@@ -184,6 +239,17 @@ export class VerifyCommand extends CommandRunner {
     if (!Number.isInteger(n) || n < 0)
       fail(`--rate must be a whole number of items+keys per second, not "${value}"`, 64);
     return n;
+  }
+
+  @Option({
+    flags: '--table <name>',
+    description:
+      "check this table (e.g. a cdc replay --to-table target) instead of the live one; --repair only fixes the live pipeline's table",
+  })
+  parseTable(value: string): string {
+    if (!/^[a-zA-Z0-9_.-]{3,255}$/.test(value))
+      fail(`--table must be a DynamoDB table name (3-255 of a-z A-Z 0-9 _ . -), not "${value}"`, 64);
+    return value;
   }
 
   @Option({ flags: '--match <glob>', description: 'only keys matching this SCAN MATCH pattern (both sides)' })

@@ -98,3 +98,29 @@ describe('counts and report', () => {
     expect(buildReport({ ...meta, completed: false }, c).verdict).toBe('incomplete');
   });
 });
+
+describe('not-carried keys (left out by policy)', () => {
+  it('are counted and listed apart, per DLQ code, outside the parity figure, and resume from old checkpoints', () => {
+    const page = emptyCounts();
+    recordVerdict(page, 'match', 'a', 10);
+    recordVerdict(page, 'not-carried', 'stream-key', 10, 'UNSUPPORTED_TYPE');
+    recordVerdict(page, 'not-carried', 'big-key', 10, 'VALUE_TOO_LARGE');
+    // A checkpoint written before the class existed has neither the class nor the per-code counts.
+    const old = emptyCounts() as Partial<ReturnType<typeof emptyCounts>>;
+    delete (old.classes as Record<string, number>)['not-carried'];
+    delete old.notCarried;
+    const total = old as ReturnType<typeof emptyCounts>;
+    mergeCounts(total, page, 10);
+    const r = buildReport(meta, total);
+    expect(r.checked).toBe(1);
+    expect(r.parityPct).toBe(100);
+    expect(r.mismatches).toBe(0);
+    expect(r.verdict).toBe('parity');
+    expect(r.classes['not-carried']).toBe(2);
+    expect(r.notCarried).toEqual({ UNSUPPORTED_TYPE: 1, VALUE_TOO_LARGE: 1 });
+    expect(r.samples['not-carried']).toEqual(['stream-key', 'big-key']);
+    const text = formatSummary(r);
+    expect(text).toContain('Not carried: 2 keys left out by policy (1 UNSUPPORTED_TYPE, 1 VALUE_TOO_LARGE)');
+    expect(text).toMatch(/not-carried\s+2\s+e\.g\. stream-key, big-key/);
+  });
+});

@@ -1,17 +1,22 @@
+import type { CaptureRejectionCode } from '@cdc/contracts';
 import type { ScanSummary } from '@cdc/redis';
 import type { Verdict } from '../parity-ledger';
+
+/** A scan leaves a key still in flight at its wait bound as in-flight (rerun later), never stuck. */
+export type ScanVerdict = Exclude<Verdict, 'stuck'>;
 
 /** Every class a key can end in after the scan; the mismatch classes are the confirmed ones. */
 export const VERDICTS = [
   'match',
   'in-flight',
+  'not-carried',
   'missing',
   'extra',
   'value',
   'type',
   'ttl',
   'foreign',
-] as const satisfies readonly Verdict[];
+] as const satisfies readonly ScanVerdict[];
 export const MISMATCH_CLASSES = ['missing', 'extra', 'value', 'type', 'ttl', 'foreign'] as const;
 export type MismatchClass = (typeof MISMATCH_CLASSES)[number];
 
@@ -23,13 +28,15 @@ export interface ScanCounts {
   keysScanned: number;
   /** Tombstones whose key is absent from Redis too: absent on both sides, so not a key to check. */
   tombstones: number;
-  classes: Record<Verdict, number>;
+  classes: Record<ScanVerdict, number>;
+  /** Not-carried keys per DLQ code (UNSUPPORTED_TYPE: streams, VALUE_TOO_LARGE: over the size limit). */
+  notCarried: Partial<Record<CaptureRejectionCode, number>>;
   /** Keys re-captured through the log by --repair. */
   repaired: number;
   /** First-look mismatches re-read after the grace period (each then counted in its confirmed class). */
   rechecked: number;
   /** The first few keys of each class but match (item `pk` text: the lossless escape for binary keys). */
-  samples: Partial<Record<Verdict, string[]>>;
+  samples: Partial<Record<ScanVerdict, string[]>>;
 }
 
 export function emptyCounts(): ScanCounts {
@@ -37,15 +44,23 @@ export function emptyCounts(): ScanCounts {
     itemsScanned: 0,
     keysScanned: 0,
     tombstones: 0,
-    classes: Object.fromEntries(VERDICTS.map((v) => [v, 0])) as Record<Verdict, number>,
+    classes: Object.fromEntries(VERDICTS.map((v) => [v, 0])) as Record<ScanVerdict, number>,
+    notCarried: {},
     repaired: 0,
     rechecked: 0,
     samples: {},
   };
 }
 
-export function recordVerdict(counts: ScanCounts, verdict: Verdict, pk: string, sampleLimit: number): void {
+export function recordVerdict(
+  counts: ScanCounts,
+  verdict: ScanVerdict,
+  pk: string,
+  sampleLimit: number,
+  code?: CaptureRejectionCode,
+): void {
   counts.classes[verdict]++;
+  if (code) counts.notCarried[code] = (counts.notCarried[code] ?? 0) + 1;
   if (verdict === 'match') return;
   const list = (counts.samples[verdict] ??= []);
   if (list.length < sampleLimit) list.push(pk);
@@ -58,8 +73,12 @@ export function mergeCounts(into: ScanCounts, page: ScanCounts, sampleLimit: num
   into.tombstones += page.tombstones;
   into.repaired += page.repaired;
   into.rechecked = (into.rechecked ?? 0) + (page.rechecked ?? 0); // checkpoints written before the field
+  // Checkpoints written before a class or field existed lack it.
+  into.notCarried ??= {};
+  for (const [code, n] of Object.entries(page.notCarried ?? {}) as Array<[CaptureRejectionCode, number]>)
+    into.notCarried[code] = (into.notCarried[code] ?? 0) + n;
   for (const v of VERDICTS) {
-    into.classes[v] += page.classes[v];
+    into.classes[v] = (into.classes[v] ?? 0) + (page.classes[v] ?? 0);
     const extra = page.samples[v];
     if (!extra) continue;
     const list = (into.samples[v] ??= []);
@@ -67,19 +86,21 @@ export function mergeCounts(into: ScanCounts, page: ScanCounts, sampleLimit: num
   }
 }
 
-export function checkedOf(classes: Readonly<Record<Verdict, number>>): number {
-  return VERDICTS.reduce((n, v) => n + classes[v], 0);
+/** Keys the scan classified in scope of parity: every class but not-carried. */
+export function checkedOf(classes: Readonly<Record<ScanVerdict, number>>): number {
+  return VERDICTS.reduce((n, v) => (v === 'not-carried' ? n : n + (classes[v] ?? 0)), 0);
 }
 
-export function mismatchesOf(classes: Readonly<Record<Verdict, number>>): number {
+export function mismatchesOf(classes: Readonly<Record<ScanVerdict, number>>): number {
   return MISMATCH_CLASSES.reduce((n, v) => n + classes[v], 0);
 }
 
 /**
  * Share of checked keys that are not confirmed mismatches (match, and in-flight: neither proven nor disproven),
- * in percent, floored to 4 decimals so that 99.99995 never shows as 100. No keys at all is 100.
+ * in percent, floored to 4 decimals so that 99.99995 never shows as 100. No keys at all is 100. Not-carried
+ * keys (left out by policy) are not checked keys: they count neither way.
  */
-export function parityPct(classes: Readonly<Record<Verdict, number>>): number {
+export function parityPct(classes: Readonly<Record<ScanVerdict, number>>): number {
   const checked = checkedOf(classes);
   if (checked === 0) return 100;
   return Math.floor(((checked - mismatchesOf(classes)) / checked) * 1e6) / 1e4;
@@ -119,9 +140,11 @@ export interface ScanReport extends ScanMeta {
   readonly itemsScanned: number;
   readonly keysScanned: number;
   readonly tombstones: number;
-  /** Keys classified: present on at least one side (a live item, or a Redis key). */
+  /** Keys classified: present on at least one side (a live item, or a Redis key), not-carried ones excepted. */
   readonly checked: number;
-  readonly classes: Readonly<Record<Verdict, number>>;
+  readonly classes: Readonly<Record<ScanVerdict, number>>;
+  /** Keys left out by policy, per DLQ code: excluded from parity, never repaired (also in classes). */
+  readonly notCarried: Readonly<Partial<Record<CaptureRejectionCode, number>>>;
   /** Confirmed mismatches (every class but match and in-flight). */
   readonly mismatches: number;
   readonly parityPct: number;
@@ -129,7 +152,7 @@ export interface ScanReport extends ScanMeta {
   readonly repaired: number;
   /** First-look mismatches that needed the grace-period recheck (in-flight writes, or real mismatches). */
   readonly rechecked: number;
-  readonly samples: Partial<Record<Verdict, readonly string[]>>;
+  readonly samples: Partial<Record<ScanVerdict, readonly string[]>>;
   /** `parity`: no confirmed mismatch; `mismatches`: some confirmed; `incomplete`: stopped before the end. */
   readonly verdict: 'parity' | 'mismatches' | 'incomplete';
 }
@@ -144,7 +167,8 @@ export function buildReport(meta: ScanMeta, counts: ScanCounts): ScanReport {
     keysScanned: counts.keysScanned,
     tombstones: counts.tombstones,
     checked,
-    classes: { ...counts.classes },
+    classes: { ...emptyCounts().classes, ...counts.classes },
+    notCarried: { ...counts.notCarried },
     mismatches,
     parityPct: parityPct(counts.classes),
     nines: {
@@ -183,12 +207,24 @@ export function formatSummary(r: ScanReport): string {
       `${r.tombstones > 0 ? `, ${r.tombstones} tombstones of deleted keys` : ''}).`,
     `Parity: ${r.parityPct}% (${showNines(r.nines.overall)}).`,
     '',
-    '  class       keys  nines',
+    '  class        keys  nines',
   ];
   for (const v of VERDICTS) {
-    const n = v === 'match' || v === 'in-flight' ? '' : showNines(r.nines.byClass[v]);
+    const n = v === 'match' || v === 'in-flight' || v === 'not-carried' ? '' : showNines(r.nines.byClass[v]);
     const sample = r.samples[v]?.length ? `  e.g. ${r.samples[v]?.slice(0, 3).join(', ')}` : '';
-    lines.push(`  ${v.padEnd(10)} ${String(r.classes[v]).padStart(5)}  ${n}${sample}`);
+    lines.push(`  ${v.padEnd(11)} ${String(r.classes[v]).padStart(5)}  ${n}${sample}`);
+  }
+  const notCarried = r.classes['not-carried'];
+  if (notCarried > 0) {
+    const codes = Object.entries(r.notCarried)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([code, n]) => `${n} ${code}`)
+      .join(', ');
+    lines.push(
+      '',
+      `Not carried: ${notCarried} keys left out by policy (${codes}): not in the parity figure, not repairable;` +
+        ' see them with cdc dlq list (docs/item-layout.md, "Keys capture does not carry").',
+    );
   }
   if (r.rechecked > 0)
     lines.push('', `Rechecked after the grace period: ${r.rechecked} first-look mismatches.`);

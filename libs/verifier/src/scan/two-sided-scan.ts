@@ -1,6 +1,6 @@
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { CdcConfig } from '@cdc/config';
-import { ATTR, decodeText, type Item, keyToPk, type RedisState } from '@cdc/parity';
+import { ATTR, decodeText, type Item, keyToPk } from '@cdc/parity';
 import {
   type ControlClient,
   controlKeys,
@@ -12,11 +12,14 @@ import {
   VersionedReader,
 } from '@cdc/redis';
 import type Redis from 'ioredis';
-import type { Verdict } from '../parity-ledger';
+import type { Admin } from '@cdc/kafka';
+import { PipelineWatch } from '../pipeline-watch';
 import { check, safeState } from '../record-check';
+import { SourceReader, type SourceState } from '../source-read';
+import { readinessOptions } from '../status/status-collector';
 import { LatestSaver, resumeProblem, type VerifyCheckpoint, type VerifyCheckpointStore } from './checkpoint';
 import { globMatcher } from './glob';
-import { itemVersion, readRedis, recheck, type Suspect } from './recheck';
+import { itemVersion, type Settled, settle, type Suspect } from './recheck';
 import {
   buildReport,
   emptyCounts,
@@ -44,6 +47,17 @@ export interface TwoSidedScanDeps {
   /** The replicator's signature: items written by anyone else are `foreign`. */
   readonly writer: string;
   readonly graceMs: number;
+  /** The live pipeline's progress (in-flight.ts); absent for a table it does not feed: the grace-only rule. */
+  readonly watch?: PipelineWatch;
+  /** Capture's CDC_MAX_EVENT_BYTES (default 400000): the not-carried policy's size limit. */
+  readonly maxEventBytes?: number;
+  /** The Redis database (default 0): only for measuring events as capture encodes them. */
+  readonly db?: number;
+  /** In flight longer than this is stuck (default 10 min); a page waits at most `inFlightWaitMs` for it. */
+  readonly inFlightLimitMs?: number;
+  /** How long a page waits for the pipeline to pass its suspects (default max(10 s, 5 × grace)). */
+  readonly inFlightWaitMs?: number;
+  readonly captureAliveWithinMs?: number;
 }
 
 export interface TwoSidedScanOptions {
@@ -69,19 +83,32 @@ export interface TwoSidedScanOptions {
 }
 
 /**
- * The scan of `config`'s source and table where capture reads (`openSourceAccess`: the primary, a replica, or
- * every shard of a cluster), with the configured grace period.
+ * The scan of `config`'s source where capture reads (`openSourceAccess`: the primary, a replica, or every shard
+ * of a cluster), with the configured grace period, of `table` (default the configured one). With `admin` (a
+ * Kafka admin client) and `live` (the table is the one the live applier feeds), mismatches are confirmed only
+ * once the pipeline passed them (in-flight.ts); otherwise by the grace period alone.
  */
-export function sourceScan(config: CdcConfig, access: SourceAccess, dynamo: DynamoDBClient): TwoSidedScan {
+export function sourceScan(
+  config: CdcConfig,
+  access: SourceAccess,
+  dynamo: DynamoDBClient,
+  opts: { readonly table?: string; readonly admin?: Admin; readonly live?: boolean } = {},
+): TwoSidedScan {
+  const live = opts.live ?? true;
   return new TwoSidedScan({
     dynamo,
     redis: access.control,
     nodes: () => access.scanNodes(),
     versioned: access.reader,
     sourceId: config.sourceId,
-    table: config.table,
+    table: opts.table ?? config.table,
     writer: config.writer,
     graceMs: config.verifierGraceMs,
+    maxEventBytes: config.maxEventBytes,
+    db: config.redis?.db ?? 0,
+    inFlightLimitMs: config.verifierInFlightLimitMs,
+    captureAliveWithinMs: readinessOptions(config).aliveWithinMs ?? 10_000,
+    ...(live && opts.admin ? { watch: new PipelineWatch(opts.admin, access.control, config) } : {}),
   });
 }
 
@@ -98,12 +125,17 @@ const SEEN_MISSING_MAX = 100_000;
  * the log (design invariant 6): one writer path fixes the table. Both sides checkpoint per page.
  */
 export class TwoSidedScan {
-  private readonly reader: KeyReader;
+  private readonly source: SourceReader;
   private readonly nodes: () => readonly Redis[];
 
   constructor(private readonly deps: TwoSidedScanDeps) {
     this.nodes = deps.nodes ?? (() => [deps.redis as Redis]);
-    this.reader = deps.versioned ?? new VersionedReader(() => this.nodes()[0] as Redis);
+    const reader: KeyReader = deps.versioned ?? new VersionedReader(() => this.nodes()[0] as Redis);
+    this.source = new SourceReader(reader, {
+      maxEventBytes: deps.maxEventBytes ?? 400_000,
+      sourceId: deps.sourceId,
+      db: deps.db ?? 0,
+    });
   }
 
   async run(opts: TwoSidedScanOptions = {}): Promise<ScanReport> {
@@ -252,15 +284,16 @@ export class TwoSidedScan {
       if (item[ATTR.deleted]?.BOOL === true) counts.tombstones++;
       else live.push({ pk, key, item });
     }
-    const redis = await readRedis(
-      this.reader,
-      live.map((l) => l.key),
-    );
+    const redis = await this.source.read(live.map((l) => l.key));
+    const firstAt = Date.now();
     const suspects: Suspect[] = [];
     live.forEach(({ pk, key, item }, i) => {
-      const verdict = check(safeState(item), redis[i] as RedisState, this.deps.writer);
+      const state = redis[i] as SourceState;
+      if (state.notCarried)
+        return recordVerdict(counts, 'not-carried', pk, ctx.sampleLimit, state.notCarried.code);
+      const verdict = check(safeState(item), state, this.deps.writer);
       if (verdict === 'match') recordVerdict(counts, 'match', pk, ctx.sampleLimit);
-      else suspects.push({ key, pk, firstVersion: itemVersion(item) });
+      else suspects.push({ key, pk, firstVersion: itemVersion(item), firstAt });
     });
     return this.decide(ctx, counts, suspects);
   }
@@ -305,32 +338,52 @@ export class TwoSidedScan {
     const unowned = keys
       .map((key, i) => ({ key, pk: pks[i] as string, item: items.get(pks[i] as string) }))
       .filter(({ pk, item }) => (!item || item[ATTR.deleted]?.BOOL === true) && !ctx.seenMissing.has(pk));
-    const redis = await readRedis(
-      this.reader,
-      unowned.map((u) => u.key),
-    );
+    const redis = await this.source.read(unowned.map((u) => u.key));
+    const firstAt = Date.now();
     const suspects: Suspect[] = [];
     unowned.forEach(({ key, pk, item }, i) => {
-      // Gone since SCAN returned it, or a type we do not carry (stream): absent on both sides.
-      if ((redis[i] as RedisState).value === null) return;
+      const state = redis[i] as SourceState;
+      // Left out by policy (a stream, a value over the limit): capture tombstoned it and said why on the DLQ.
+      if (state.notCarried && !ctx.seenMissing.has(pk)) {
+        if (ctx.seenMissing.size < SEEN_MISSING_MAX) ctx.seenMissing.add(pk);
+        return recordVerdict(counts, 'not-carried', pk, ctx.sampleLimit, state.notCarried.code);
+      }
+      // Gone since SCAN returned it: absent on both sides.
+      if (state.value === null) return;
       // SCAN may return a key twice (during a rehash); best effort, bounded: a first verify before any snapshot
       // finds every key missing.
       if (ctx.seenMissing.size < SEEN_MISSING_MAX) ctx.seenMissing.add(pk);
-      suspects.push({ key, pk, firstVersion: itemVersion(item) });
+      suspects.push({ key, pk, firstVersion: itemVersion(item), firstAt });
     });
     return this.decide(ctx, counts, suspects);
   }
 
-  /** Recheck after the grace period, count the verdicts, repair the confirmed ones. */
+  /**
+   * Recheck (lag-aware, recheck.ts), count the verdicts, repair the confirmed ones: never a key in flight, never
+   * one left out by policy (re-capturing it would only add a DLQ record).
+   */
   private async decide(ctx: RunContext, counts: ScanCounts, suspects: Suspect[]): Promise<ScanCounts | null> {
-    const verdicts = await recheck({ ...this.deps, reader: this.reader }, suspects, ctx.signal);
-    if (!verdicts) return null;
+    const { graceMs } = this.deps;
+    const limitMs = this.deps.inFlightLimitMs ?? 600_000;
+    const settled = await settle(
+      {
+        ...this.deps,
+        source: this.source,
+        limitMs,
+        waitMs: Math.min(limitMs, this.deps.inFlightWaitMs ?? Math.max(10_000, graceMs * 5)),
+        captureAliveWithinMs: this.deps.captureAliveWithinMs ?? 10_000,
+      },
+      suspects,
+      ctx.signal,
+    );
+    if (!settled) return null;
     counts.rechecked = suspects.length;
     const broken: Buffer[] = [];
     suspects.forEach((s, i) => {
-      const verdict = verdicts[i] as Verdict;
-      recordVerdict(counts, verdict, s.pk, ctx.sampleLimit);
-      if (verdict !== 'match' && verdict !== 'in-flight') broken.push(s.key);
+      const { verdict: v, notCarried } = settled[i] as Settled;
+      const verdict = v === 'stuck' ? 'in-flight' : v;
+      recordVerdict(counts, verdict, s.pk, ctx.sampleLimit, notCarried?.code);
+      if (!(['match', 'in-flight', 'not-carried'] as const).some((ok) => ok === verdict)) broken.push(s.key);
     });
     if (ctx.opts.repair && broken.length > 0) counts.repaired = await ctx.opts.repair(broken);
     return counts;

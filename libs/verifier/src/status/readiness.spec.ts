@@ -136,6 +136,23 @@ describe('readiness', () => {
     ).toEqual(['stream parity 75.0% over the last 300.0 s (1 missing): run cdc verify --repair']);
     // In flight only: nothing confirmed, so nothing proven.
     expect(failing({ streamParity: { ...s, classes: { 'in-flight': 5 } } })).toEqual(['stream-parity']);
+    // Keys left out by policy (streams, oversized values) are neither a mismatch nor a record that counts.
+    expect(failing({ streamParity: { ...s, classes: { match: 3, 'not-carried': 2 } } })).toEqual([]);
+    expect(failing({ streamParity: { ...s, classes: { 'not-carried': 2 } } })).toEqual(['stream-parity']);
+    expect(
+      readiness({ ...ready, streamParity: { ...s, classes: { match: 3 }, rechecking: 4 } }).checks.find(
+        (c) => c.name === 'stream-parity',
+      )?.detail,
+    ).toBe(
+      '100% of 3 confirmed records over the last 300.0 s; 4 in flight now, rechecked until the pipeline passes them',
+    );
+    expect(
+      readiness({ ...ready, streamParity: { ...s, classes: { match: 3, stuck: 1, 'not-carried': 1 } } })
+        .reasons,
+    ).toEqual([
+      'stream parity 75.0% over the last 300.0 s; 1 not carried by policy, not counted (1 stuck in flight): ' +
+        'the verifier log names the stuck keys and the lag they wait on (CDC_VERIFIER_IN_FLIGHT_LIMIT_MS)',
+    ]);
     expect(failing({ streamParity: { ...s, at: now - 31_000 } })).toEqual(['stream-parity']);
     expect(failing({ streamParity: null })).toEqual(['stream-parity', 'lag-p99']);
   });

@@ -158,22 +158,38 @@ function streamCheck({ now, streamParity: s }: ReadinessInputs, o: ReadinessOpti
   if (now - s.at > o.streamParityMaxAgeMs)
     return { ok: false, detail: `stream parity is ${secs(now - s.at)} old: the verifier stopped publishing` };
   const total = Object.values(s.classes).reduce((a, b) => a + b, 0);
-  const confirmed = total - (s.classes['in-flight'] ?? 0);
+  // In flight: not decided yet; not carried: left out by policy (streams, oversized values), never a mismatch.
+  const notCarried = s.classes['not-carried'] ?? 0;
+  const confirmed = total - (s.classes['in-flight'] ?? 0) - notCarried;
   const match = s.classes.match ?? 0;
   const window = `over the last ${secs(s.windowMs)}`;
+  const apart =
+    (notCarried > 0 ? `; ${notCarried} not carried by policy, not counted` : '') +
+    (s.rechecking ? `; ${s.rechecking} in flight now, rechecked until the pipeline passes them` : '');
   if (confirmed < o.minStreamRecords)
     return {
       ok: false,
-      detail: `${confirmed} confirmed stream records ${window} (need ${o.minStreamRecords}): write to Redis (e.g. a canary key) so the verifier has something to check`,
+      detail: `${confirmed} confirmed stream records ${window}${apart} (need ${o.minStreamRecords}): write to Redis (e.g. a canary key) so the verifier has something to check`,
     };
-  if (match === confirmed) return { ok: true, detail: `100% of ${confirmed} confirmed records ${window}` };
+  if (match === confirmed)
+    return { ok: true, detail: `100% of ${confirmed} confirmed records ${window}${apart}` };
+  const stuck = s.classes.stuck ?? 0;
   const off = Object.entries(s.classes)
-    .filter(([c, n]) => c !== 'match' && c !== 'in-flight' && n > 0)
+    .filter(([c, n]) => !['match', 'in-flight', 'not-carried', 'stuck'].includes(c) && n > 0)
     .map(([c, n]) => `${n} ${c}`)
     .join(', ');
+  const what = [off, stuck > 0 ? `${stuck} stuck in flight` : ''].filter(Boolean).join(', ');
+  const todo = [
+    off ? 'run cdc verify --repair' : '',
+    stuck > 0
+      ? 'the verifier log names the stuck keys and the lag they wait on (CDC_VERIFIER_IN_FLIGHT_LIMIT_MS)'
+      : '',
+  ]
+    .filter(Boolean)
+    .join('; ');
   return {
     ok: false,
-    detail: `stream parity ${pct(match / confirmed)} ${window} (${off}): run cdc verify --repair`,
+    detail: `stream parity ${pct(match / confirmed)} ${window}${apart} (${what}): ${todo}`,
   };
 }
 
