@@ -6,7 +6,7 @@ import { StackError } from './errors';
 import { ensureDocker } from './docker';
 import { dockerRunning, dockerStop, upDocker } from './stack-docker';
 import type { Launched, LaunchContext } from './engines/common';
-import { findDynamoDbLocal, launchDynamo, type DynamoDbLocalDist } from './engines/dynamodb';
+import { findDynamoDbLocal, launchDynamo } from './engines/dynamodb';
 import { resolveJava } from './engines/java';
 import { ensureKafkaJars, launchKafka } from './engines/kafka';
 import {
@@ -19,6 +19,8 @@ import {
 import { freePort, freePorts } from './ports';
 import { findStackProcesses, isAlive, ownedBy, stopGroup } from './process';
 import { probeEngine } from './probes';
+import { restartDeadEngines, type NativeTools } from './restart';
+import { keptAction, startedAction } from './restart-plan';
 import {
   endpointsOf,
   readState,
@@ -112,13 +114,6 @@ function canonicalDir(dir: string, create: boolean): string {
   }
 }
 
-interface NativeTools {
-  java: string;
-  redisBin: string;
-  libs: string;
-  dist: DynamoDbLocalDist;
-}
-
 /** Everything that can be missing, checked before anything is stopped or started. */
 async function nativePreflight(opts: StackOptions, env: NodeJS.ProcessEnv): Promise<NativeTools> {
   const java = await resolveJava(env, opts.javaHome);
@@ -129,7 +124,9 @@ async function nativePreflight(opts: StackOptions, env: NodeJS.ProcessEnv): Prom
 
 /**
  * Starts redis-server, Kafka (KRaft) and DynamoDB Local in parallel, or reuses the stack state.json describes
- * when every engine in it still runs and answers and it was started the same way (engines, fastStart).
+ * when every engine in it still runs and answers and it was started the same way (engines, fastStart, redis).
+ * When only some of a native stack's engines are dead, only those are started again, on their own ports and
+ * data dirs (restart.ts): a replicator running against the stack keeps its endpoints.
  */
 export async function stackUp(opts: StackOptions): Promise<StackUpResult> {
   const stateDir = canonicalDir(opts.stateDir, true);
@@ -155,11 +152,19 @@ export async function stackUp(opts: StackOptions): Promise<StackUpResult> {
           (existing.redis ?? 'single') === topology;
         if (alive && sameKind) {
           log(`stack: reusing the running stack in ${stateDir}`);
-          return { endpoints, engines, reused: true };
+          return { endpoints, engines, reused: true, actions: engines.map(keptAction) };
+        }
+        const complete = endpoints && engines.length === wanted;
+        if (!alive && sameKind && complete && mode === 'native' && engines.some((e) => e.running)) {
+          log('stack: some engines are down; restarting only those, on their own ports and data');
+          const tools = await nativePreflight(opts, env);
+          return { ...(await restartDeadEngines(stateDir, existing, engines, opts, tools)), reused: false };
         }
         if (alive) log(`stack: the running stack differs (engines/fastStart/redis); replacing it`);
         else if (engines.some((e) => e.running))
-          log('stack: the previous stack is only partly alive; restarting it');
+          log(
+            'stack: the previous stack is only partly alive and cannot be repaired in place; restarting it',
+          );
       }
       const tools = mode === 'docker' ? await ensureDocker(env) : await nativePreflight(opts, env);
       await stopAll(stateDir, existing, log);
@@ -167,7 +172,7 @@ export async function stackUp(opts: StackOptions): Promise<StackUpResult> {
         typeof tools === 'string'
           ? await upDocker(stateDir, opts, tools)
           : await upNative(stateDir, opts, tools);
-      return { ...started, reused: false };
+      return { ...started, reused: false, actions: started.engines.map(startedAction) };
     },
     { log },
   );

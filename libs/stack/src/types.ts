@@ -74,8 +74,24 @@ export interface EngineStatus {
   logFile?: string;
 }
 
+/**
+ * What `stackUp` did to one engine: left a live one alone (kept), brought a dead one of a live stack back on its
+ * own port and data dir (restarted), or started it as part of a new stack (started).
+ */
+export interface EngineAction {
+  name: EngineName;
+  action: 'kept' | 'restarted' | 'started';
+  port: number;
+  endpoint: string;
+  /** One line for humans: where, and what became of its data. */
+  detail: string;
+}
+
 export interface StackUpResult {
   endpoints: StackEndpoints;
   engines: EngineStatus[];
+  /** True when every engine was kept. */
   reused: boolean;
+  /** Per engine, what this call did. */
+  actions: EngineAction[];
 }
