@@ -9,6 +9,7 @@ import { ReplayCommand } from './commands/replay.command';
 import { RunCommand } from './commands/run.command';
 import { SnapshotCommand } from './commands/snapshot.command';
 import { StatusCommand } from './commands/status.command';
+import { TeardownCommand } from './commands/teardown.command';
 import { VerifyCommand } from './commands/verify.command';
 import {
   StackCommand,
@@ -32,6 +33,7 @@ import {
     StatusCommand,
     ReplayCommand,
     VerifyCommand,
+    TeardownCommand,
     BenchCommand,
     BenchCaptureCommand,
     BenchApplierCommand,

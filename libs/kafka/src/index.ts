@@ -4,3 +4,4 @@ export * from './publisher';
 export * from './batch-consumer';
 export * from './group-commit';
 export type { Kafka, Producer, Consumer, Admin, Message } from 'kafkajs';
+export * from './inventory';
