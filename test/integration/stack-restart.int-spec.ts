@@ -1,5 +1,5 @@
 import { stackDown, stackUp, StackError, type StackUpResult } from '@cdc/stack';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
@@ -144,4 +144,51 @@ describe('stack up with dead engines', () => {
     expect(byName(healed).redis?.port).toBe(port);
     expect(byName(healed).kafka?.pid).toBe(before.kafka?.pid);
   }, 120_000);
+});
+
+describe('stack up with a dead Redis Cluster primary', () => {
+  const clusterDir = join(repo, '.cdc', `stack-int-restart-cluster-${randomBytes(3).toString('hex')}`);
+
+  afterAll(async () => {
+    await stackDown({ stateDir: clusterDir }).catch(() => undefined);
+    rmSync(clusterDir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('waits for its replica to take over, restarts it alone on its port, and the shard keeps its data', async () => {
+    const first = await stackUp({ stateDir: clusterDir, cacheDir, fastStart: true, redis: 'cluster', log });
+    const seeds = (first.endpoints.redisClusterNodes as string).split(',').map((hp) => {
+      const [host, port] = hp.split(':');
+      return { host: host as string, port: Number(port) };
+    });
+    const write = new Cluster(seeds, { lazyConnect: true });
+    await write.connect();
+    await write.set('restart:k', 'kept');
+    // The primary serving the key's slot, as an engine of the stack.
+    const slot = Number(await write.cluster('KEYSLOT', 'restart:k'));
+    const ranges = await write.cluster('SLOTS');
+    const owner = ranges.find(([from, to]) => slot >= from && slot <= to);
+    write.disconnect();
+    const victim = first.engines.find((e) => e.port === owner?.[2]?.[1]);
+    expect(victim?.pid).toBeGreaterThan(0);
+    await killHard(victim?.pid as number);
+
+    const again = await stackUp({ stateDir: clusterDir, cacheDir, fastStart: true, redis: 'cluster', log });
+    expect(again.endpoints).toEqual(first.endpoints);
+    const name = victim?.name as string;
+    expect(actionOf(again, name)?.detail).toBe(
+      `${name} restarted on :${victim?.port} (rejoined the cluster as a replica: its replica had taken over ` +
+        'its slots with their data)',
+    );
+    for (const e of first.engines.filter((x) => x.name !== name)) {
+      expect(actionOf(again, e.name)?.action).toBe('kept');
+      expect(byName(again)[e.name]?.pid).toBe(e.pid);
+    }
+    const read = new Cluster(seeds, { lazyConnect: true });
+    await read.connect();
+    try {
+      expect(await read.get('restart:k')).toBe('kept');
+    } finally {
+      read.disconnect();
+    }
+  }, 300_000);
 });
