@@ -104,7 +104,7 @@ describe('cdc teardown', () => {
   it('refuses --yes while capture and the applier run, naming them; the dry run lists what exists', async () => {
     const refused = await cli('--yes');
     expect(refused.code).toBe(2);
-    expect(refused.out).toContain(`capture of source ${config.sourceId} is running`);
+    expect(refused.out).toContain(`capture of source ${config.sourceId} was alive`);
     expect(refused.out).toContain(`consumer group ${config.applierGroup} has 1 active member`);
     expect(refused.err).toContain('teardown refused');
     // Nothing was touched.

@@ -56,8 +56,9 @@ export class TeardownCommand extends CommandRunner {
         aliveWithinMs: readinessOptions(config).aliveWithinMs as number,
       });
       if (dryRun || plan.blockers.length > 0 || plan.empty) {
-        if (flags.json) printJson({ dryRun: true, ...plan });
-        else process.stdout.write(formatPlan(plan, true));
+        const refused = !dryRun && plan.blockers.length > 0;
+        if (flags.json) printJson({ dryRun, refused, ...plan });
+        else process.stdout.write(formatPlan(plan, dryRun));
         if (!dryRun && plan.blockers.length > 0) {
           process.stderr.write(
             `cdc: teardown refused: ${plan.blockers.length} part(s) of the source still run\n`,
@@ -67,7 +68,7 @@ export class TeardownCommand extends CommandRunner {
         return;
       }
       const removed = await executePlan(plan, clients, progress);
-      if (flags.json) return printJson({ dryRun: false, ...plan, removed });
+      if (flags.json) return printJson({ dryRun, refused: false, ...plan, removed });
       process.stdout.write(
         `cdc teardown: source ${plan.source}: removed ${removed.redisKeys} Redis key(s), ` +
           `${removed.topics.length} topic(s) (${removed.topics.join(', ') || 'none'}), ` +

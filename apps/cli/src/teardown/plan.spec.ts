@@ -72,7 +72,7 @@ describe('planTeardown', () => {
     );
     expect(plan.blockers).toHaveLength(3);
     expect(plan.blockers[0]).toMatch(
-      /^capture of source orders is running \(heartbeat 1\.5 s ago\): stop it/,
+      /^capture of source orders was alive 1\.5 s ago \(its heartbeat\): stop it/,
     );
     expect(plan.blockers[1]).toContain(
       `consumer group cdc-applier.${S}.cdc_${S} has 2 active members (Stable)`,

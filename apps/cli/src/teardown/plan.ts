@@ -74,8 +74,8 @@ export function planTeardown(inv: TeardownInventory, opts: TeardownOptions): Tea
   if (inv.captureAliveAt !== null && inv.now - inv.captureAliveAt < opts.aliveWithinMs) {
     const ago = ((inv.now - inv.captureAliveAt) / 1000).toFixed(1);
     blockers.push(
-      `capture of source ${inv.source} is running (heartbeat ${ago} s ago): stop it (SIGTERM the capture ` +
-        `app or \`cdc run\`), then retry once its heartbeat is older than ${Math.round(opts.aliveWithinMs / 1000)} s`,
+      `capture of source ${inv.source} was alive ${ago} s ago (its heartbeat): stop it (SIGTERM the capture ` +
+        `app or \`cdc run\`), then retry once the heartbeat is older than ${Math.round(opts.aliveWithinMs / 1000)} s`,
     );
   }
   for (const g of inv.groups.filter((x) => x.members > 0)) {
@@ -139,7 +139,9 @@ export function formatPlan(plan: TeardownPlan, dryRun: boolean): string {
   out.push(
     ...section(
       'Kafka consumer groups',
-      plan.kafka.groups.map((g) => `${g.group} (${g.state}, ${g.members} members)`),
+      plan.kafka.groups.map(
+        (g) => `${g.group} (${g.state}, ${g.members} member${g.members === 1 ? '' : 's'})`,
+      ),
     ),
   );
   const tables = plan.dynamodb.tables.map((t) => `${t.table} (~${t.items} items)`);
@@ -156,13 +158,11 @@ export function formatPlan(plan: TeardownPlan, dryRun: boolean): string {
       'Still running (teardown --yes refuses until they stop):',
       ...plan.blockers.map((b) => `  - ${b}`),
     );
-  if (dryRun)
+  if (plan.empty) out.push('', 'Nothing of this source is left to remove.');
+  else if (dryRun)
     out.push(
       '',
-      plan.empty
-        ? 'Nothing of this source is left to remove.'
-        : 'Nothing was deleted. Delete these with: cdc teardown --yes' +
-            (plan.dynamodb.drop ? ' --drop-tables' : ''),
+      `Nothing was deleted. Delete these with: cdc teardown --yes${plan.dynamodb.drop ? ' --drop-tables' : ''}`,
     );
   return `${out.join('\n')}\n`;
 }
