@@ -184,7 +184,8 @@ describe('stack (native engines, Redis with a replica)', () => {
     const before = pidsOf(up);
     process.kill(before['redis-replica'] as number, 'SIGKILL');
     await expect.poll(() => pidGone(before['redis-replica'] as number), { timeout: 3_000 }).toBe(true);
-    const again = await stackUp({ stateDir, cacheDir, fastStart: true, redis: 'replica', log });
+    // No topology asked (as `cdc run` does): the running stack's, so it is repaired, not replaced by a single one.
+    const again = await stackUp({ stateDir, cacheDir, fastStart: true, log });
     expect(again.endpoints).toEqual(up.endpoints);
     expect(again.actions.map((a) => [a.name, a.action])).toEqual([
       ['redis', 'kept'],

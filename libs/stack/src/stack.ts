@@ -133,14 +133,19 @@ export async function stackUp(opts: StackOptions): Promise<StackUpResult> {
   const log = opts.log ?? noop;
   const mode = opts.engines ?? 'native';
   const fastStart = opts.fastStart ?? false;
-  const topology = opts.redis ?? 'single';
   const env = opts.env ?? process.env;
-  if (topology !== 'single' && mode === 'docker')
-    throw new StackError('BAD_OPTION', `--redis ${topology} runs native engines only: drop --engines docker`);
+  if (opts.redis && opts.redis !== 'single' && mode === 'docker')
+    throw new StackError(
+      'BAD_OPTION',
+      `--redis ${opts.redis} runs native engines only: drop --engines docker`,
+    );
   return withLock(
     stateDir,
     async () => {
       const existing = readState(stateDir);
+      // Unasked, the topology is the existing stack's: `cdc run` must not swap a cluster stack for a single one.
+      const topology = opts.redis ?? (mode === 'native' ? existing?.redis : undefined) ?? 'single';
+      const chosen: StackOptions = { ...opts, redis: topology };
       if (existing) {
         const engines = await engineStatuses(stateDir, existing);
         const endpoints = endpointsOf(existing);
@@ -157,8 +162,8 @@ export async function stackUp(opts: StackOptions): Promise<StackUpResult> {
         const complete = endpoints && engines.length === wanted;
         if (!alive && sameKind && complete && mode === 'native' && engines.some((e) => e.running)) {
           log('stack: some engines are down; restarting only those, on their own ports and data');
-          const tools = await nativePreflight(opts, env);
-          return { ...(await restartDeadEngines(stateDir, existing, engines, opts, tools)), reused: false };
+          const tools = await nativePreflight(chosen, env);
+          return { ...(await restartDeadEngines(stateDir, existing, engines, chosen, tools)), reused: false };
         }
         if (alive) log(`stack: the running stack differs (engines/fastStart/redis); replacing it`);
         else if (engines.some((e) => e.running))
@@ -166,12 +171,12 @@ export async function stackUp(opts: StackOptions): Promise<StackUpResult> {
             'stack: the previous stack is only partly alive and cannot be repaired in place; restarting it',
           );
       }
-      const tools = mode === 'docker' ? await ensureDocker(env) : await nativePreflight(opts, env);
+      const tools = mode === 'docker' ? await ensureDocker(env) : await nativePreflight(chosen, env);
       await stopAll(stateDir, existing, log);
       const started =
         typeof tools === 'string'
-          ? await upDocker(stateDir, opts, tools)
-          : await upNative(stateDir, opts, tools);
+          ? await upDocker(stateDir, chosen, tools)
+          : await upNative(stateDir, chosen, tools);
       return { ...started, reused: false, actions: started.engines.map(startedAction) };
     },
     { log },

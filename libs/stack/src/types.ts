@@ -46,7 +46,10 @@ export interface StackOptions {
   cacheDir: string;
   /** Default native. */
   engines?: EngineMode;
-  /** Default single; 'replica' adds a replica of Redis, 'cluster' runs a 6-node cluster (native engines only). */
+  /**
+   * 'single', 'replica' (adds a replica of Redis) or 'cluster' (a 6-node cluster), native engines only. Default:
+   * the topology of the stack the state dir already holds, else single.
+   */
   redis?: RedisTopology;
   /** Tests: C1-only JIT (-XX:TieredStopAtLevel=1) starts JVMs faster; benchmarks want false. */
   fastStart?: boolean;

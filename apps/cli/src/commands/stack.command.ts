@@ -49,7 +49,7 @@ export class StackUpCommand extends CommandRunner {
       stateDir: stackDir(),
       cacheDir: enginesDir(),
       engines: opts.engines ?? 'native',
-      redis: opts.redis ?? 'single',
+      ...(opts.redis ? { redis: opts.redis } : {}), // unset: the running stack's topology, else single
       log,
     }).catch(onStackError);
     // Per engine what this call did (kept / restarted / started); the endpoint keys stay where scripts read them.
@@ -94,8 +94,8 @@ export class StackUpCommand extends CommandRunner {
   @Option({
     flags: '--redis <topology>',
     description:
-      'single (default); replica: a primary plus one replica, for REDIS_READ_FROM=replica; cluster: a Redis ' +
-      'Cluster of 3 primaries with 1 replica each',
+      'single; replica: a primary plus one replica, for REDIS_READ_FROM=replica; cluster: a Redis ' +
+      "Cluster of 3 primaries with 1 replica each (default: the running stack's, else single)",
   })
   parseRedis(value: string): RedisTopology {
     if (value !== 'single' && value !== 'replica' && value !== 'cluster')
