@@ -16,6 +16,7 @@ import { ReplayCommand } from './commands/replay.command';
 import { RunCommand } from './commands/run.command';
 import { SnapshotCommand } from './commands/snapshot.command';
 import { StatusCommand } from './commands/status.command';
+import { TeardownCommand } from './commands/teardown.command';
 import { VerifyCommand } from './commands/verify.command';
 import {
   StackCommand,
@@ -44,6 +45,7 @@ import {
     DlqShowCommand,
     DlqAcceptCommand,
     DlqRedriveCommand,
+    TeardownCommand,
     BenchCommand,
     BenchCaptureCommand,
     BenchApplierCommand,

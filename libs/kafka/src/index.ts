@@ -6,3 +6,4 @@ export * from './group-commit';
 export * from './topic-reader';
 export * from './dlq-store';
 export type { Kafka, Producer, Consumer, Admin, Message } from 'kafkajs';
+export * from './inventory';

@@ -13,3 +13,4 @@ export * from './cluster-topology';
 export * from './cluster-source';
 export * from './cluster-read';
 export * from './source-access';
+export * from './control-inventory';

@@ -8,6 +8,7 @@ export type StackErrorCode =
   | 'DOCKER_UNAVAILABLE'
   | 'FETCH_FAILED'
   | 'BAD_OPTION'
+  | 'PORT_TAKEN'
   | 'IMAGE_TOOL_MISSING'
   | 'IMAGE_BUILD_FAILED';
 

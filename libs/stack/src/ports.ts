@@ -12,6 +12,18 @@ const listenOnce = (host: string, port: number): Promise<number> =>
     });
   });
 
+/** Whether something else already listens on the port (a stack restarting an engine on its own port checks). */
+export async function portIsFree(port: number, opts: { allInterfaces?: boolean } = {}): Promise<boolean> {
+  for (const host of opts.allInterfaces ? ['127.0.0.1', '0.0.0.0'] : ['127.0.0.1']) {
+    try {
+      await listenOnce(host, port);
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
+
 // Ports handed out by this process: the OS may give the same ephemeral port twice once it is closed again, and
 // the engines only bind it later, so remember what we already promised to someone.
 const handedOut = new Set<number>();

@@ -6,7 +6,7 @@ import { StackError } from './errors';
 import { ensureDocker } from './docker';
 import { dockerRunning, dockerStop, upDocker } from './stack-docker';
 import type { Launched, LaunchContext } from './engines/common';
-import { findDynamoDbLocal, launchDynamo, type DynamoDbLocalDist } from './engines/dynamodb';
+import { findDynamoDbLocal, launchDynamo } from './engines/dynamodb';
 import { resolveJava } from './engines/java';
 import { ensureKafkaJars, launchKafka } from './engines/kafka';
 import {
@@ -19,6 +19,8 @@ import {
 import { freePort, freePorts } from './ports';
 import { findStackProcesses, isAlive, ownedBy, stopGroup } from './process';
 import { probeEngine } from './probes';
+import { restartDeadEngines, type NativeTools } from './restart';
+import { keptAction, startedAction } from './restart-plan';
 import {
   endpointsOf,
   readState,
@@ -112,13 +114,6 @@ function canonicalDir(dir: string, create: boolean): string {
   }
 }
 
-interface NativeTools {
-  java: string;
-  redisBin: string;
-  libs: string;
-  dist: DynamoDbLocalDist;
-}
-
 /** Everything that can be missing, checked before anything is stopped or started. */
 async function nativePreflight(opts: StackOptions, env: NodeJS.ProcessEnv): Promise<NativeTools> {
   const java = await resolveJava(env, opts.javaHome);
@@ -129,21 +124,28 @@ async function nativePreflight(opts: StackOptions, env: NodeJS.ProcessEnv): Prom
 
 /**
  * Starts redis-server, Kafka (KRaft) and DynamoDB Local in parallel, or reuses the stack state.json describes
- * when every engine in it still runs and answers and it was started the same way (engines, fastStart).
+ * when every engine in it still runs and answers and it was started the same way (engines, fastStart, redis).
+ * When only some of a native stack's engines are dead, only those are started again, on their own ports and
+ * data dirs (restart.ts): a replicator running against the stack keeps its endpoints.
  */
 export async function stackUp(opts: StackOptions): Promise<StackUpResult> {
   const stateDir = canonicalDir(opts.stateDir, true);
   const log = opts.log ?? noop;
   const mode = opts.engines ?? 'native';
   const fastStart = opts.fastStart ?? false;
-  const topology = opts.redis ?? 'single';
   const env = opts.env ?? process.env;
-  if (topology !== 'single' && mode === 'docker')
-    throw new StackError('BAD_OPTION', `--redis ${topology} runs native engines only: drop --engines docker`);
+  if (opts.redis && opts.redis !== 'single' && mode === 'docker')
+    throw new StackError(
+      'BAD_OPTION',
+      `--redis ${opts.redis} runs native engines only: drop --engines docker`,
+    );
   return withLock(
     stateDir,
     async () => {
       const existing = readState(stateDir);
+      // Unasked, the topology is the existing stack's: `cdc run` must not swap a cluster stack for a single one.
+      const topology = opts.redis ?? (mode === 'native' ? existing?.redis : undefined) ?? 'single';
+      const chosen: StackOptions = { ...opts, redis: topology };
       if (existing) {
         const engines = await engineStatuses(stateDir, existing);
         const endpoints = endpointsOf(existing);
@@ -155,19 +157,27 @@ export async function stackUp(opts: StackOptions): Promise<StackUpResult> {
           (existing.redis ?? 'single') === topology;
         if (alive && sameKind) {
           log(`stack: reusing the running stack in ${stateDir}`);
-          return { endpoints, engines, reused: true };
+          return { endpoints, engines, reused: true, actions: engines.map(keptAction) };
+        }
+        const complete = endpoints && engines.length === wanted;
+        if (!alive && sameKind && complete && mode === 'native' && engines.some((e) => e.running)) {
+          log('stack: some engines are down; restarting only those, on their own ports and data');
+          const tools = await nativePreflight(chosen, env);
+          return { ...(await restartDeadEngines(stateDir, existing, engines, chosen, tools)), reused: false };
         }
         if (alive) log(`stack: the running stack differs (engines/fastStart/redis); replacing it`);
         else if (engines.some((e) => e.running))
-          log('stack: the previous stack is only partly alive; restarting it');
+          log(
+            'stack: the previous stack is only partly alive and cannot be repaired in place; restarting it',
+          );
       }
-      const tools = mode === 'docker' ? await ensureDocker(env) : await nativePreflight(opts, env);
+      const tools = mode === 'docker' ? await ensureDocker(env) : await nativePreflight(chosen, env);
       await stopAll(stateDir, existing, log);
       const started =
         typeof tools === 'string'
-          ? await upDocker(stateDir, opts, tools)
-          : await upNative(stateDir, opts, tools);
-      return { ...started, reused: false };
+          ? await upDocker(stateDir, chosen, tools)
+          : await upNative(stateDir, chosen, tools);
+      return { ...started, reused: false, actions: started.engines.map(startedAction) };
     },
     { log },
   );

@@ -46,7 +46,10 @@ export interface StackOptions {
   cacheDir: string;
   /** Default native. */
   engines?: EngineMode;
-  /** Default single; 'replica' adds a replica of Redis, 'cluster' runs a 6-node cluster (native engines only). */
+  /**
+   * 'single', 'replica' (adds a replica of Redis) or 'cluster' (a 6-node cluster), native engines only. Default:
+   * the topology of the stack the state dir already holds, else single.
+   */
   redis?: RedisTopology;
   /** Tests: C1-only JIT (-XX:TieredStopAtLevel=1) starts JVMs faster; benchmarks want false. */
   fastStart?: boolean;
@@ -74,8 +77,24 @@ export interface EngineStatus {
   logFile?: string;
 }
 
+/**
+ * What `stackUp` did to one engine: left a live one alone (kept), brought a dead one of a live stack back on its
+ * own port and data dir (restarted), or started it as part of a new stack (started).
+ */
+export interface EngineAction {
+  name: EngineName;
+  action: 'kept' | 'restarted' | 'started';
+  port: number;
+  endpoint: string;
+  /** One line for humans: where, and what became of its data. */
+  detail: string;
+}
+
 export interface StackUpResult {
   endpoints: StackEndpoints;
   engines: EngineStatus[];
+  /** True when every engine was kept. */
   reused: boolean;
+  /** Per engine, what this call did. */
+  actions: EngineAction[];
 }

@@ -36,7 +36,8 @@ function onStackError(err: unknown): never {
 
 @SubCommand({
   name: 'up',
-  description: 'Start (or reuse) local Redis, Kafka and DynamoDB Local on free ports',
+  description:
+    'Start (or reuse) local Redis, Kafka and DynamoDB Local on free ports; with some engines dead, restart only those on their own ports',
 })
 export class StackUpCommand extends CommandRunner {
   async run(
@@ -48,18 +49,26 @@ export class StackUpCommand extends CommandRunner {
       stateDir: stackDir(),
       cacheDir: enginesDir(),
       engines: opts.engines ?? 'native',
-      redis: opts.redis ?? 'single',
+      ...(opts.redis ? { redis: opts.redis } : {}), // unset: the running stack's topology, else single
       log,
     }).catch(onStackError);
-    if (opts.json) return printJson(result.endpoints);
+    // Per engine what this call did (kept / restarted / started); the endpoint keys stay where scripts read them.
+    if (opts.json) return printJson({ ...result.endpoints, engines: result.actions });
     const e = result.endpoints;
     const replica = e.redisReplicaUrl
       ? `  REDIS_READ_FROM=replica\n  REDIS_REPLICA_URL=${e.redisReplicaUrl}\n`
       : e.redisClusterNodes
         ? `  (Redis Cluster nodes: ${e.redisClusterNodes}; redis-cli -c -p ${new URL(e.redisUrl).port})\n`
         : '';
+    const restarted = result.actions.filter((a) => a.action === 'restarted');
+    const heading = result.reused
+      ? 'Stack already running (reused)'
+      : restarted.length > 0
+        ? `Stack repaired (${restarted.map((a) => a.name).join(', ')} restarted, the rest kept)`
+        : 'Stack up';
+    const actions = result.actions.map((a) => `  ${a.detail}`).join('\n');
     process.stdout.write(
-      `${result.reused ? 'Stack already running (reused)' : 'Stack up'}:\n${describeEngines(result.engines)}\n\n` +
+      `${heading}:\n${describeEngines(result.engines)}\n\n${restarted.length > 0 ? `${actions}\n\n` : ''}` +
         `  REDIS_URL=${e.redisUrl}\n${replica}  KAFKA_BROKERS=${e.kafkaBrokers}\n` +
         `  DYNAMODB_ENDPOINT=${e.dynamodbEndpoint}\n\nStop it with: npx cdc stack down\n`,
     );
@@ -68,7 +77,8 @@ export class StackUpCommand extends CommandRunner {
   @Option({
     flags: '--json',
     description:
-      'print {"redisUrl","kafkaBrokers","dynamodbEndpoint"} only (+ "redisReplicaUrl" with --redis replica)',
+      'print {"redisUrl","kafkaBrokers","dynamodbEndpoint"} (+ "redisReplicaUrl" with --redis replica) and ' +
+      '"engines": [{name, action: kept|restarted|started, port, endpoint, detail}]',
   })
   parseJson(): boolean {
     return true;
@@ -84,8 +94,8 @@ export class StackUpCommand extends CommandRunner {
   @Option({
     flags: '--redis <topology>',
     description:
-      'single (default); replica: a primary plus one replica, for REDIS_READ_FROM=replica; cluster: a Redis ' +
-      'Cluster of 3 primaries with 1 replica each',
+      'single; replica: a primary plus one replica, for REDIS_READ_FROM=replica; cluster: a Redis ' +
+      "Cluster of 3 primaries with 1 replica each (default: the running stack's, else single)",
   })
   parseRedis(value: string): RedisTopology {
     if (value !== 'single' && value !== 'replica' && value !== 'cluster')

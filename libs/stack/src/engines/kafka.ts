@@ -167,7 +167,45 @@ export function kafkaJvmArgs(p: {
   ];
 }
 
-/** Formats the storage (StorageTool) and starts the broker. */
+/** `StorageTool format` in a short-lived JVM (C1 only, always), output into the engine's log. */
+async function formatStorage(
+  ctx: LaunchContext,
+  java: string,
+  libs: string,
+  p: { dir: string; props: string; log4j: string; logFile: string },
+): Promise<void> {
+  const t0 = Date.now();
+  const toolJvm = kafkaJvmArgs({ fastStart: true, stateDir: ctx.stateDir, log4j: p.log4j, libs });
+  const format = [
+    'kafka.tools.StorageTool',
+    'format',
+    '-t',
+    newClusterId(),
+    '-c',
+    p.props,
+    '--ignore-formatted',
+  ];
+  const res = await runToExit(java, [...toolJvm, ...format], {
+    cwd: p.dir,
+    env: ctx.env,
+    timeoutMs: 60_000,
+    logFile: p.logFile,
+  });
+  if (res.code !== 0) {
+    throw new StackError(
+      'ENGINE_EXITED',
+      `kafka: formatting the storage failed (exit ${res.code ?? res.signal}). Last lines of ${p.logFile}:\n` +
+        `${tailFile(p.logFile, 40)}\nIf the jar cache is damaged, delete ${libs} and retry.`,
+      'kafka',
+    );
+  }
+  ctx.log(`kafka: storage formatted in ${Date.now() - t0} ms`);
+}
+
+/**
+ * Formats the storage unless it already is (a restart of a stack's dead Kafka keeps its log dirs, so its
+ * topics, messages and offsets), and starts the broker.
+ */
 export async function launchKafka(
   ctx: LaunchContext,
   java: string,
@@ -182,32 +220,8 @@ export async function launchKafka(
   writeFileSync(log4j, LOG4J_PROPERTIES);
   const logFile = freshLog(join(ctx.stateDir, 'kafka.log'));
   const since = Date.now();
-  // The format tool is a short-lived JVM: C1 only, always.
-  const toolJvm = kafkaJvmArgs({ fastStart: true, stateDir: ctx.stateDir, log4j, libs });
-  const format = [
-    'kafka.tools.StorageTool',
-    'format',
-    '-t',
-    newClusterId(),
-    '-c',
-    props,
-    '--ignore-formatted',
-  ];
-  const res = await runToExit(java, [...toolJvm, ...format], {
-    cwd: dir,
-    env: ctx.env,
-    timeoutMs: 60_000,
-    logFile,
-  });
-  if (res.code !== 0) {
-    throw new StackError(
-      'ENGINE_EXITED',
-      `kafka: formatting the storage failed (exit ${res.code ?? res.signal}). Last lines of ${logFile}:\n` +
-        `${tailFile(logFile, 40)}\nIf the jar cache is damaged, delete ${libs} and retry.`,
-      'kafka',
-    );
-  }
-  ctx.log(`kafka: storage formatted in ${Date.now() - since} ms`);
+  if (!existsSync(join(logDir, 'meta.properties')))
+    await formatStorage(ctx, java, libs, { dir, props, log4j, logFile });
   const jvm = kafkaJvmArgs({ fastStart: ctx.fastStart, stateDir: ctx.stateDir, log4j, libs });
   const spawned = spawnDetached(java, [...jvm, 'kafka.Kafka', props], { cwd: dir, env: ctx.env, logFile });
   return {

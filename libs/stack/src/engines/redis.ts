@@ -7,9 +7,9 @@ import type { ClusterNodeName } from '../types';
 import { StackError } from '../errors';
 import { resolveExecutable, spawnDetached } from '../process';
 import { redisServerMissing } from '../errors';
+import { ensureDir, freshLog, type LaunchContext, type Launched } from './common';
 
 const run = promisify(execFile);
-import { ensureDir, freshLog, type LaunchContext, type Launched } from './common';
 
 export function resolveRedisServer(env: NodeJS.ProcessEnv): string {
   const bin = resolveExecutable('redis-server', env);
@@ -115,6 +115,11 @@ export async function createCluster(
   });
   void stdout;
   void stderr;
+  await awaitClusterStable(ports, timeoutMs);
+}
+
+/** Waits until every node reports cluster_state:ok with its replicas attached. */
+export async function awaitClusterStable(ports: readonly number[], timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if ((await clusterStable(ports)) || Date.now() > deadline) break;
@@ -128,17 +133,38 @@ export async function createCluster(
     );
 }
 
+const nodeClient = (port: number): Redis => {
+  const c = new Redis({
+    port,
+    host: '127.0.0.1',
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  c.on('error', () => undefined);
+  return c;
+};
+
+/** CLUSTER NODES as the first of `ports` that answers sees it; '' when none does. */
+export async function clusterNodesText(ports: readonly number[]): Promise<string> {
+  for (const port of ports) {
+    const c = nodeClient(port);
+    try {
+      await c.connect();
+      return (await c.call('CLUSTER', 'NODES')) as string;
+    } catch {
+      /* try the next node */
+    } finally {
+      c.disconnect();
+    }
+  }
+  return '';
+}
+
 /** Every node says cluster_state:ok and has a role (replicas attached). */
 async function clusterStable(ports: readonly number[]): Promise<boolean> {
   for (const port of ports) {
-    const c = new Redis({
-      port,
-      host: '127.0.0.1',
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
-    c.on('error', () => undefined);
+    const c = nodeClient(port);
     try {
       await c.connect();
       if (!((await c.call('CLUSTER', 'INFO')) as string).includes('cluster_state:ok')) return false;
