@@ -19,6 +19,9 @@ const LOCAL_ONLY = ['apps/cli/src/bench/', 'libs/stack/', 'libs/testing/'];
 const TABLE_SETUP_FILE = 'libs/dynamo/src/table.ts';
 /** Sent only when a table is created (ensureTable with create=true): table-setup.json's, nobody else's. */
 const CREATE_ONLY = new Set(['CreateTable', 'UpdateTimeToLive']);
+const TEARDOWN_FILE = 'libs/dynamo/src/table-teardown.ts';
+/** Sent only by `cdc teardown --drop-tables`: teardown.json's, nobody else's. */
+const DROP_ONLY = new Set(['DeleteTable']);
 const STREAM_OPERATIONS = new Set(['DescribeStream', 'GetRecords', 'GetShardIterator', 'ListStreams']);
 
 interface Statement {
@@ -92,7 +95,7 @@ function checkPolicy(name: string, policy: Policy, needed: ReadonlySet<string>, 
 }
 
 function required(who: Who): Set<string> {
-  return new Set([...operationsOf(who).keys()].filter((op) => !CREATE_ONLY.has(op)));
+  return new Set([...operationsOf(who).keys()].filter((op) => !CREATE_ONLY.has(op) && !DROP_ONLY.has(op)));
 }
 
 describe('deploy/iam: least privilege, derived from the code', () => {
@@ -113,6 +116,15 @@ describe('deploy/iam: least privilege, derived from the code', () => {
     const needed = new Set(awsOperations(TABLE_SETUP_FILE));
     expect([...CREATE_ONLY].every((op) => needed.has(op))).toBe(true);
     expect(checkPolicy('table-setup.json', readPolicy('table-setup'), needed, table)).toEqual([]);
+  });
+
+  it('teardown.json grants exactly what dropping the table sends, and only the CLI reaches it', () => {
+    const needed = new Set(awsOperations(TEARDOWN_FILE));
+    expect([...DROP_ONLY].every((op) => needed.has(op))).toBe(true);
+    expect(checkPolicy('teardown.json', readPolicy('teardown'), needed, table)).toEqual([]);
+    expect(operationsOf('cli').get('DeleteTable')).toEqual([TEARDOWN_FILE]);
+    for (const app of ['capture', 'applier', 'verifier'] as const)
+      expect(operationsOf(app).has('DeleteTable')).toBe(false);
   });
 
   it('the base creates no table, so no app policy needs CreateTable', () => {

@@ -1,5 +1,6 @@
 export * from './client';
 export * from './table';
+export * from './table-teardown';
 export * from './conditional-writer';
 export * from './shard-lineage';
 export * from './stream-reader';

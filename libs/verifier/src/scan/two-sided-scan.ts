@@ -29,7 +29,8 @@ import {
   type ScanReport,
   toScanSummary,
 } from './report';
-import { batchGetItems, scanPage } from './table-reads';
+import { scanPage } from './scan-page';
+import { batchGetItems } from './table-reads';
 
 export interface TwoSidedScanDeps {
   readonly dynamo: DynamoDBClient;
