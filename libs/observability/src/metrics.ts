@@ -8,6 +8,8 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 
 export class Metrics {
   readonly registry = new Registry();
+  /** Gauges read from their source at every scrape (see sample()). */
+  private readonly samplers = new Map<Gauge, () => number>();
 
   // capture
   readonly captureNotifications = new Counter({
@@ -69,6 +71,10 @@ export class Metrics {
     help: 'The version epoch capture last raised (epoch ms of the raise): it moves at start and at every history break',
     registers: [this.registry],
   });
+  readonly capturePendingKeys = this.sampledGauge(
+    'cdc_capture_pending_keys',
+    'Keys notified but not yet produced (waiting, or in the batch being read and produced); read at each scrape',
+  );
   readonly captureRejected = new Counter({
     name: 'cdc_capture_rejected_total',
     help: 'Keys not replicated, by reason (e.g. unsupported type)',
@@ -99,6 +105,13 @@ export class Metrics {
     name: 'cdc_applier_errors_total',
     help: 'Apply errors by code',
     labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
+
+  readonly applierConsumerLag = new Gauge({
+    name: 'cdc_applier_consumer_lag',
+    help: "Messages behind the end offset per partition for the applier's group: set after each commit, and every 15 s from the group's committed offsets (so an idle or stuck partition is current too)",
+    labelNames: ['topic', 'partition'] as const,
     registers: [this.registry],
   });
 
@@ -133,9 +146,52 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly verifierParityRatio = new Gauge({
+    name: 'cdc_verifier_parity_ratio',
+    help: 'Stream records matching Redis over the verifier window, of the confirmed ones (in-flight and not-carried excluded, as cdc status does); 1 when none',
+    registers: [this.registry],
+  });
+  readonly verifierWindowRecords = new Gauge({
+    name: 'cdc_verifier_window_records',
+    help: 'Confirmed stream records in the verifier window: 0 means an idle window, not bad parity',
+    registers: [this.registry],
+  });
+  readonly verifierStreamLastRead = new Gauge({
+    name: 'cdc_verifier_stream_last_read_timestamp_seconds',
+    help: 'Unix time of the last successful GetRecords poll on any shard (0 before the first): it moves on an idle table too',
+    registers: [this.registry],
+  });
+  readonly verifierStreamNewestRecordAge = new Gauge({
+    name: 'cdc_verifier_stream_newest_record_age_seconds',
+    help: 'Now minus the ApproximateCreationDateTime of the newest stream record read (0 before the first); grows on an idle table',
+    registers: [this.registry],
+  });
+
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics ?? true)
       collectDefaultMetrics({ register: this.registry, prefix: 'cdc_process_' });
+  }
+
+  /**
+   * Reads `gauge` from `read` at every scrape instead of setting it on each change (capture's pending keys
+   * change per notification). One source per gauge: the last one registered wins.
+   */
+  sample(gauge: Gauge, read: () => number): void {
+    this.samplers.set(gauge, read);
+  }
+
+  private sampledGauge(name: string, help: string): Gauge {
+    const samplers = this.samplers;
+    const gauge: Gauge = new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        const read = samplers.get(gauge);
+        if (read) gauge.set(read());
+      },
+    });
+    return gauge;
   }
 
   /** Sum of a counter's values over all label sets (for status lines and tests). */
