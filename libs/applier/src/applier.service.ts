@@ -8,7 +8,14 @@ import {
 import { CdcConfig } from '@cdc/config';
 import { ChangeEventCodec } from '@cdc/contracts';
 import { ConditionalWriter, createDynamoClient, ensureTable } from '@cdc/dynamo';
-import { BatchConsumer, createKafka, ensureChangeTopics, orderedProducer, type Producer } from '@cdc/kafka';
+import {
+  BatchConsumer,
+  ConsumerLagWatch,
+  createKafka,
+  ensureChangeTopics,
+  orderedProducer,
+  type Producer,
+} from '@cdc/kafka';
 import { HealthRegistry, LOGGER, type Logger, Metrics, RecentSamples } from '@cdc/observability';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { APPLIER_OPTIONS, type ApplierOptions, type ApplierTarget, resolveTarget } from './applier-options';
@@ -31,6 +38,8 @@ export class ApplierService implements OnApplicationBootstrap, OnApplicationShut
   private dynamo: DynamoDBClient | undefined;
   private consumer: BatchConsumer | undefined;
   private dlq: Producer | undefined;
+  /** cdc_applier_consumer_lag: set after each commit and refreshed for every partition on a timer. */
+  private lag: ConsumerLagWatch | undefined;
   private applied = 0;
   /** Recent capture->apply lags (ms), for the live status line. */
   readonly recentLagMs = new RecentSamples();
@@ -99,6 +108,13 @@ export class ApplierService implements OnApplicationBootstrap, OnApplicationShut
         this.recentLagMs.add(lagMs);
       },
     });
+    this.lag = new ConsumerLagWatch(kafka.admin(), {
+      group: t.group,
+      topic: t.topic,
+      gauge: this.metrics.applierConsumerLag,
+      onError: (err) => this.log.warn({ err: err.message }, 'consumer lag not refreshed; retrying'),
+    });
+    this.lag.start();
     this.consumer = new BatchConsumer(
       kafka.consumer({
         groupId: t.group,
@@ -140,6 +156,7 @@ export class ApplierService implements OnApplicationBootstrap, OnApplicationShut
         },
         onRecover: (_topic, partition, attempts) =>
           this.log.info({ partition, failedAttempts: attempts }, 'partition recovered'),
+        onCommitted: (committed) => this.lag?.committed(committed),
       },
     );
     // Every partition's batches at once, sharing the applier's write concurrency (see BatchApplier).
@@ -166,6 +183,7 @@ export class ApplierService implements OnApplicationBootstrap, OnApplicationShut
     // Drains the in-flight batch (and its commit) before leaving the group.
     await this.consumer?.stop();
     await this.dlq?.disconnect();
+    await this.lag?.stop();
     this.dynamo?.destroy();
   }
 }

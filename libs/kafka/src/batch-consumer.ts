@@ -64,6 +64,17 @@ export interface BatchConsumerOptions {
   readonly onPause?: (pause: PartitionPause) => void;
   /** Told when a paused partition succeeds again. */
   readonly onRecover?: (topic: string, partition: number, attempts: number) => void;
+  /** Told after each committed batch, with the end offset its fetch saw (for the consumer-lag gauge). */
+  readonly onCommitted?: (committed: CommittedBatch) => void;
+}
+
+export interface CommittedBatch {
+  readonly topic: string;
+  readonly partition: number;
+  /** The offset committed: the next one to read. */
+  readonly offset: string;
+  /** The partition's end offset when the batch was fetched. */
+  readonly highWatermark: string;
 }
 
 /** Exponential backoff for a failing partition: 1 s, 2 s, 4 s ... capped at 30 s. Pure. */
@@ -212,6 +223,10 @@ export class BatchConsumer {
       { topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() },
       () => !payload.isStale(),
     );
+    if (!payload.isStale()) {
+      const { topic, partition, highWatermark } = batch;
+      this.opts.onCommitted?.({ topic, partition, offset: (BigInt(last) + 1n).toString(), highWatermark });
+    }
   }
 
   /** Stops consuming the whole topic on a failure only an operator can fix; the failed batch stays uncommitted. */

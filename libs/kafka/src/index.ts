@@ -5,5 +5,6 @@ export * from './batch-consumer';
 export * from './group-commit';
 export * from './topic-reader';
 export * from './dlq-store';
+export * from './consumer-lag';
 export type { Kafka, Producer, Consumer, Admin, Message } from 'kafkajs';
 export * from './inventory';
