@@ -8,7 +8,7 @@ import { CapturePipeline } from './capture-pipeline';
  * The loop's batching logic only (linger, full batch, stop): reader and publisher are in-memory stand-ins.
  * The pipeline against real Redis and Kafka is covered by test/integration and test/e2e.
  */
-function pipeline(opts: { lingerMs: number; batchSize: number }) {
+function pipeline(opts: { lingerMs: number; batchSize: number; publishGate?: Promise<void> }) {
   const reads: number[] = [];
   const publishes: Array<{ keys: string[]; at: number }> = [];
   let version = 0n;
@@ -28,21 +28,22 @@ function pipeline(opts: { lingerMs: number; batchSize: number }) {
     },
   } as unknown as VersionedReader;
   const publisher = {
-    publish: (messages: Message[]) => {
+    publish: async (messages: Message[]) => {
+      if (messages.length > 0) await opts.publishGate;
       if (messages.length > 0)
         publishes.push({ keys: messages.map((m) => String(m.key)), at: performance.now() });
-      return Promise.resolve();
     },
   };
+  const metrics = new Metrics({ defaultMetrics: false });
   const p = new CapturePipeline(
     reader,
     publisher as never,
     publisher as never,
     { sourceId: 's', db: 0, batchSize: opts.batchSize, lingerMs: opts.lingerMs, maxEventBytes: 1 << 20 },
-    new Metrics(),
+    metrics,
     createLogger('silent'),
   );
-  return { p, reads, publishes };
+  return { p, reads, publishes, metrics };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -94,6 +95,26 @@ describe('CapturePipeline batching', () => {
     await p.stop();
     expect(performance.now() - t0).toBeLessThan(1_000);
     expect(publishes.map((x) => x.keys)).toEqual([['a']]);
+  });
+
+  it('counts as pending every key not yet produced: waiting, or in the batch Kafka has not acknowledged', async () => {
+    let release = () => {};
+    const publishGate = new Promise<void>((resolve) => (release = resolve));
+    const { p, publishes, metrics } = pipeline({ lingerMs: 10_000, batchSize: 2, publishGate });
+    metrics.sample(metrics.capturePendingKeys, () => p.pendingCount);
+    const gauge = async () => (await metrics.capturePendingKeys.get()).values[0]?.value;
+    p.start();
+    for (const k of ['a', 'b', 'c']) p.notify('set', Buffer.from(k));
+    await sleep(20);
+    expect(publishes).toEqual([]); // a and b are being produced, c lingers
+    expect(p.pendingCount).toBe(3);
+    expect(await gauge()).toBe(3);
+    release();
+    await sleep(20);
+    expect(publishes.map((x) => x.keys)).toEqual([['a', 'b']]);
+    expect(await gauge()).toBe(1);
+    await p.stop();
+    expect(await gauge()).toBe(0);
   });
 });
 

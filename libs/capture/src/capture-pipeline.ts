@@ -69,6 +69,8 @@ export class CapturePipeline {
   private running = false;
   private loop: Promise<void> | undefined;
   private produced = 0;
+  /** Keys of the batch being read and produced: still pending until Kafka acknowledged them. */
+  private taken = 0;
   private readonly notifications = new Map<string, { inc(): void }>();
 
   constructor(
@@ -86,8 +88,9 @@ export class CapturePipeline {
     return this.produced;
   }
 
+  /** Keys notified but not yet produced: waiting, or in the batch being read and produced. */
   get pendingCount(): number {
-    return this.pending.size;
+    return this.pending.size + this.taken;
   }
 
   /** A keyspace notification: a hint that `key` changed. */
@@ -144,11 +147,14 @@ export class CapturePipeline {
       }
       await this.linger();
       const batch = this.pending.take(this.settings.batchSize);
+      this.taken = batch.length;
       try {
         await this.process(batch, 'live');
+        this.taken = 0;
         backoffMs = 100;
       } catch (err) {
         this.pending.restore(batch);
+        this.taken = 0;
         this.logger.error(
           { err, keys: batch.length, retryInMs: backoffMs },
           'capture batch failed; will retry',

@@ -60,6 +60,7 @@ export class CaptureService implements OnApplicationBootstrap, OnApplicationShut
     @Inject(LOGGER) logger: Logger,
   ) {
     this.log = logger.child({ component: 'capture' });
+    metrics.sample(metrics.capturePendingKeys, () => this.stats.pending);
   }
 
   get stats(): { produced: number; pending: number; reconciling: boolean; gaps: number } {
