@@ -96,6 +96,8 @@ export class StreamReader {
   /** Shards whose lease was lost: their read loop ends at its next turn. */
   private readonly lost = new Set<string>();
   private waiting = 0;
+  private lastRead: number | undefined;
+  private newestRecord: number | undefined;
   private loop: Promise<void> | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
   /** Aborted by stop(): every wait ends at once, so shutdown never waits out a poll interval. */
@@ -109,6 +111,16 @@ export class StreamReader {
 
   get openShards(): number {
     return this.active.size;
+  }
+
+  /** When a GetRecords poll last succeeded on any shard (epoch ms): it moves on an idle stream too. */
+  get lastReadAt(): number | undefined {
+    return this.lastRead;
+  }
+
+  /** The ApproximateCreationDateTime of the newest record read (epoch ms). */
+  get newestRecordAt(): number | undefined {
+    return this.newestRecord;
   }
 
   /** Shards ready to read but leased by another instance at the last discovery. */
@@ -240,6 +252,13 @@ export class StreamReader {
     return ShardIterator;
   }
 
+  private progress(records: readonly StreamRecord[]): void {
+    this.lastRead = Date.now();
+    // A shard's records come in order: the page's last is its newest.
+    const created = records.at(-1)?.dynamodb?.ApproximateCreationDateTime?.getTime();
+    if (created !== undefined && created > (this.newestRecord ?? 0)) this.newestRecord = created;
+  }
+
   private async readShard(shardId: string): Promise<void> {
     // Read once the shard is ours: a previous owner may have moved it on.
     let checkpoint: string | undefined;
@@ -256,6 +275,7 @@ export class StreamReader {
     while (this.running && iterator && !this.lost.has(shardId)) {
       try {
         const page = await this.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
+        this.progress(page.Records ?? []);
         const fresh = (page.Records ?? []).filter((r) =>
           isAfter(r.dynamodb?.SequenceNumber ?? '0', checkpoint),
         );

@@ -22,6 +22,7 @@ import { type Settled, settle, type Suspect } from './scan/recheck';
 import { SourceReader, type SourceState } from './source-read';
 import { readinessOptions } from './status/status-collector';
 import { RedisShardLeases, RedisStreamCheckpoints } from './stream-state';
+import { setStreamGauges } from './stream-gauges';
 
 /** How often the parity window is published for `cdc status`. */
 const PUBLISH_EVERY_MS = 2_000;
@@ -226,10 +227,11 @@ export class VerifierService implements OnApplicationBootstrap, OnApplicationShu
 
   /** The window as a StreamParitySnapshot in Redis, for `cdc status` on any machine. */
   private async publish(): Promise<void> {
-    this.metrics.verifierShards.set(this.stream?.openShards ?? 0);
+    const snapshot = this.window.snapshot();
+    setStreamGauges(this.metrics, snapshot, this.stream);
     const key = controlKeys.streamParity(this.config.sourceId, this.config.table);
     await this.redis
-      ?.set(key, JSON.stringify({ ...this.window.snapshot(), rechecking: this.suspects }))
+      ?.set(key, JSON.stringify({ ...snapshot, rechecking: this.suspects }))
       .catch((err: Error) => this.log.warn({ err: err.message }, 'could not publish stream parity'));
   }
 
