@@ -67,6 +67,33 @@ describe('fault proxy in front of DynamoDB Local', () => {
     },
   );
 
+  it('faults only the operations named, and setRate() turns the faults off and on', async () => {
+    const proxy = await startFaultProxy({
+      target: config.dynamo.endpoint as string,
+      rate: 1,
+      kinds: ['internal-error'],
+      operations: ['PutItem'],
+    });
+    proxies.push(proxy);
+    const client = proxyClient(proxy.endpoint, 1);
+    const put = () =>
+      client
+        .send(new PutItemCommand({ TableName: 'no-such-table', Item: { pk: { S: 'k' } } }))
+        .catch((e: Error) => e.name);
+    try {
+      await client.send(new ListTablesCommand({})); // not named: forwarded
+      expect(await put()).toBe('InternalServerError');
+      proxy.setRate(0);
+      expect(await put()).toBe('ResourceNotFoundException'); // forwarded: DynamoDB Local's own answer
+      proxy.setRate(1);
+      expect(await put()).toBe('InternalServerError');
+      expect(proxy.counts.injectedByOperation).toEqual({ PutItem: 2 });
+      expect(proxy.counts.forwarded).toBe(2);
+    } finally {
+      client.destroy();
+    }
+  });
+
   it("at a third of requests faulted, the SDK's adaptive retry still lands every write", async () => {
     const admin = createDynamoClient(config.dynamo);
     await ensureTable(admin, config.table, true);

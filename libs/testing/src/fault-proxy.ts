@@ -73,6 +73,8 @@ export interface FaultProxyOptions {
   readonly rate: number;
   readonly seed?: number;
   readonly kinds?: readonly InjectedFault[];
+  /** Only these operations (PutItem, ...) get faults; unset: every request. */
+  readonly operations?: readonly string[];
 }
 
 export interface FaultProxy {
@@ -84,13 +86,15 @@ export interface FaultProxy {
     injectedByOperation: Record<string, number>;
   };
   injectedTotal(): number;
+  /** Changes the fault rate from the next request on (0: forward everything, 1: fail every matching one). */
+  setRate(rate: number): void;
   close(): Promise<void>;
 }
 
 /** Starts the proxy on a free 127.0.0.1 port. */
 export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultProxy> {
   const target = new URL(opts.target);
-  const next = faultSequence(opts.seed ?? 1, opts.rate, opts.kinds);
+  let next = faultSequence(opts.seed ?? 1, opts.rate, opts.kinds);
   const counts = {
     forwarded: 0,
     injected: { throttling: 0, 'provisioned-throughput': 0, 'internal-error': 0 },
@@ -119,15 +123,15 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
   let seq = 0;
   const server = createServer((req, res) => {
     const id = ++seq;
-    const fault = next();
+    // X-Amz-Target: DynamoDB_20120810.PutItem
+    const operation = String(req.headers['x-amz-target'] ?? 'unknown').replace(/^.*\./, '');
+    const fault = !opts.operations || opts.operations.includes(operation) ? next() : undefined;
     if (!fault) {
       counts.forwarded++;
       forward(req, res);
       return;
     }
     counts.injected[fault]++;
-    // X-Amz-Target: DynamoDB_20120810.PutItem
-    const operation = String(req.headers['x-amz-target'] ?? 'unknown').replace(/^.*\./, '');
     counts.injectedByOperation[operation] = (counts.injectedByOperation[operation] ?? 0) + 1;
     const { status, body } = faultResponse(fault);
     req.resume(); // read the request body to the end before answering
@@ -149,6 +153,7 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
     endpoint: `http://127.0.0.1:${port}`,
     counts,
     injectedTotal: () => Object.values(counts.injected).reduce((a, b) => a + b, 0),
+    setRate: (rate) => (next = faultSequence(opts.seed ?? 1, rate, opts.kinds)),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
