@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { DLQ_CODES } from '@cdc/contracts';
 import { Metrics } from '@cdc/observability';
 import { BASE, DEPLOY, deploymentsOf, render } from './deploy-model';
@@ -27,7 +28,11 @@ const rules = (
 ).groups.flatMap((g) => g.rules);
 
 function promtool(...args: string[]): { status: number | null; output: string } {
-  const run = spawnSync('promtool', args, { cwd: PROMETHEUS, encoding: 'utf8', timeout: 60_000 });
+  return promtoolIn(PROMETHEUS, ...args);
+}
+
+function promtoolIn(cwd: string, ...args: string[]): { status: number | null; output: string } {
+  const run = spawnSync('promtool', args, { cwd, encoding: 'utf8', timeout: 60_000 });
   if (run.error && 'code' in run.error && run.error.code === 'ENOENT') {
     throw new Error(
       'promtool is not installed: `apt-get install -y prometheus` (Debian ships promtool in it; .ci/run ' +
@@ -163,6 +168,24 @@ describe('deploy/prometheus and deploy/grafana query only what the code exports'
     );
     expect(unknown).toEqual([]);
     expect(queries.filter((q) => metricNames(q.expr).length === 0)).toEqual([]);
+  });
+
+  it('every dashboard query is valid PromQL (promtool checks them as recording rules)', () => {
+    const queries = dashboardQueries().filter((q) => !q.where.startsWith('variable '));
+    const rules = queries.map((q, i) => ({
+      record: `dashboard:query_${i}`,
+      // Grafana's variables, as Grafana would substitute them.
+      expr: q.expr.replaceAll('$namespace', 'default').replaceAll('$__rate_interval', '1m'),
+    }));
+    const dir = mkdtempSync(join(tmpdir(), 'cdc-dashboard-'));
+    try {
+      writeFileSync(join(dir, 'dashboard.rules.yml'), stringify({ groups: [{ name: 'dashboard', rules }] }));
+      const { status, output } = promtoolIn(dir, 'check', 'rules', 'dashboard.rules.yml');
+      expect(output, output).toContain(`SUCCESS: ${rules.length} rules found`);
+      expect(status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('CdcApplierRetrying leaves out exactly the applier’s DLQ codes (those events are the DLQ alert’s)', () => {
