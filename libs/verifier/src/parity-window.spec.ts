@@ -44,3 +44,20 @@ describe('quantile', () => {
     expect(quantile([1, 2, 3, 4], 1)).toBe(4);
   });
 });
+
+describe('ParityWindow.classes', () => {
+  it('counts what snapshot() counts, over the same window', () => {
+    const w = new ParityWindow(10_000);
+    const t0 = 1_000_000;
+    for (const [verdict, at] of [
+      ['match', t0],
+      ['value', t0 + 1_000],
+      ['match', t0 + 5_000],
+      ['in-flight', t0 + 9_000],
+    ] as const)
+      w.add(verdict, at);
+    expect(w.classes(t0 + 9_500)).toEqual({ match: 2, value: 1, 'in-flight': 1 });
+    expect(w.classes(t0 + 12_000)).toEqual(w.snapshot(t0 + 12_000).classes);
+    expect(w.classes(t0 + 60_000)).toEqual({});
+  });
+});

@@ -42,6 +42,15 @@ export class ParityWindow {
     }
   }
 
+  /** Records per class over the window: the snapshot's counts without sorting its lag samples (for gauges). */
+  classes(now = Date.now()): Record<string, number> {
+    this.prune(now);
+    const classes: Record<string, number> = {};
+    for (const b of this.buckets)
+      for (const [verdict, n] of b.classes) classes[verdict] = (classes[verdict] ?? 0) + n;
+    return classes;
+  }
+
   snapshot(now = Date.now()): StreamParitySnapshot {
     this.prune(now);
     const classes: Record<string, number> = {};

@@ -1,5 +1,4 @@
 import type { Metrics } from '@cdc/observability';
-import type { StreamParitySnapshot } from '@cdc/redis';
 
 /** Classes that are not part of parity: not decided yet, or left out by policy (as `cdc status` counts). */
 const OUTSIDE_PARITY = new Set(['in-flight', 'not-carried']);
@@ -26,14 +25,17 @@ export interface ReaderProgress {
   readonly newestRecordAt: number | undefined;
 }
 
-/** Sets the verifier's gauges from the window it publishes for `cdc status` and from the reader's progress. */
+/**
+ * Sets the verifier's gauges from the window's classes (the window it publishes for `cdc status`) and from the
+ * reader's progress.
+ */
 export function setStreamGauges(
   metrics: Metrics,
-  snapshot: StreamParitySnapshot,
+  classes: Readonly<Record<string, number>>,
   reader: ReaderProgress | undefined,
   now = Date.now(),
 ): void {
-  const { ratio, records } = windowParity(snapshot.classes);
+  const { ratio, records } = windowParity(classes);
   metrics.verifierParityRatio.set(ratio);
   metrics.verifierWindowRecords.set(records);
   metrics.verifierShards.set(reader?.openShards ?? 0);

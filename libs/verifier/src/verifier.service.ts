@@ -227,11 +227,10 @@ export class VerifierService implements OnApplicationBootstrap, OnApplicationShu
 
   /** The window as a StreamParitySnapshot in Redis, for `cdc status` on any machine. */
   private async publish(): Promise<void> {
-    const snapshot = this.window.snapshot();
-    setStreamGauges(this.metrics, snapshot, this.stream);
+    setStreamGauges(this.metrics, this.window.classes(), this.stream);
     const key = controlKeys.streamParity(this.config.sourceId, this.config.table);
     await this.redis
-      ?.set(key, JSON.stringify({ ...snapshot, rechecking: this.suspects }))
+      ?.set(key, JSON.stringify({ ...this.window.snapshot(), rechecking: this.suspects }))
       .catch((err: Error) => this.log.warn({ err: err.message }, 'could not publish stream parity'));
   }
 
