@@ -100,18 +100,20 @@ describe('CapturePipeline batching', () => {
   it('counts as pending every key not yet produced: waiting, or in the batch Kafka has not acknowledged', async () => {
     let release = () => {};
     const publishGate = new Promise<void>((resolve) => (release = resolve));
-    const { p, publishes, metrics } = pipeline({ lingerMs: 10_000, batchSize: 2, publishGate });
+    const { p, reads, publishes, metrics } = pipeline({ lingerMs: 10_000, batchSize: 2, publishGate });
     metrics.sample(metrics.capturePendingKeys, () => p.pendingCount);
     const gauge = async () => (await metrics.capturePendingKeys.get()).values[0]?.value;
     p.start();
     for (const k of ['a', 'b', 'c']) p.notify('set', Buffer.from(k));
-    await sleep(20);
-    expect(publishes).toEqual([]); // a and b are being produced, c lingers
+    for (let i = 0; i < 300 && reads.length === 0; i++) await sleep(10);
+    await sleep(5);
+    expect(publishes).toEqual([]); // a and b are read and wait for Kafka, c lingers
     expect(p.pendingCount).toBe(3);
     expect(await gauge()).toBe(3);
     release();
-    await sleep(20);
+    for (let i = 0; i < 300 && publishes.length === 0; i++) await sleep(10);
     expect(publishes.map((x) => x.keys)).toEqual([['a', 'b']]);
+    await sleep(5); // the loop counts the batch as produced once publish() resolved
     expect(await gauge()).toBe(1);
     await p.stop();
     expect(await gauge()).toBe(0);
