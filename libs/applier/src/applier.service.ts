@@ -8,14 +8,8 @@ import {
 import { CdcConfig } from '@cdc/config';
 import { ChangeEventCodec } from '@cdc/contracts';
 import { ConditionalWriter, createDynamoClient, ensureTable } from '@cdc/dynamo';
-import {
-  BatchConsumer,
-  ConsumerLagWatch,
-  createKafka,
-  ensureChangeTopics,
-  orderedProducer,
-  type Producer,
-} from '@cdc/kafka';
+import { ConsumerLagWatch } from '@cdc/kafka';
+import { BatchConsumer, createKafka, ensureChangeTopics, orderedProducer, type Producer } from '@cdc/kafka';
 import { HealthRegistry, LOGGER, type Logger, Metrics, RecentSamples } from '@cdc/observability';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { APPLIER_OPTIONS, type ApplierOptions, type ApplierTarget, resolveTarget } from './applier-options';

@@ -121,6 +121,18 @@ describe('ConsumerLagWatch', () => {
     expect(errors).toEqual(['broker down', 'broker down']);
   });
 
+  it('stop() does not wait for a disconnect that hangs (Kafka gone) past its bound', async () => {
+    const admin = { disconnect: () => new Promise<void>(() => {}) };
+    const w = new ConsumerLagWatch(admin as unknown as Admin, {
+      group: 'g',
+      topic: 't',
+      gauge: { set: () => {} },
+    });
+    const t0 = Date.now();
+    await w.stop(50);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+  });
+
   it('after stop() nothing is set, not even by a refresh that was in flight', async () => {
     const { w, values, holdNext, release } = watch();
     holdNext();

@@ -100,11 +100,19 @@ export class ConsumerLagWatch {
     }
   }
 
-  /** Does not wait for a refresh in flight (Kafka may be away): its result is dropped. */
-  async stop(): Promise<void> {
+  /**
+   * Does not wait for a refresh in flight (Kafka may be away): its result is dropped. The disconnect is given
+   * at most `waitMs`, so a shutdown with Kafka gone is not held up here.
+   */
+  async stop(waitMs = 1_000): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
-    await this.admin.disconnect().catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.admin.disconnect().catch(() => undefined),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs))),
+    ]);
+    clearTimeout(timer);
   }
 
   private set(partition: number, lag: number): void {
