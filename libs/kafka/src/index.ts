@@ -4,3 +4,5 @@ export * from './publisher';
 export * from './batch-consumer';
 export * from './group-commit';
 export type { Kafka, Producer, Consumer, Admin, Message } from 'kafkajs';
+export * from './kafka-log';
+export * from './preflight';

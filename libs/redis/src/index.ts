@@ -12,3 +12,4 @@ export * from './cluster-topology';
 export * from './cluster-source';
 export * from './cluster-read';
 export * from './source-access';
+export * from './preflight';
