@@ -9,7 +9,7 @@ import {
   StreamReader,
   type StreamRecord,
 } from '@cdc/dynamo';
-import { HealthRegistry, LOGGER, type Logger, Metrics } from '@cdc/observability';
+import { HealthRegistry, LOGGER, type Logger, Metrics, settlesWithin, stageStopMs } from '@cdc/observability';
 import { decodeText, keyToPk, type RedisState } from '@cdc/parity';
 import {
   type ControlClient,
@@ -207,12 +207,24 @@ export class VerifierService implements OnApplicationBootstrap, OnApplicationShu
     this.running = false;
     this.stopping.abort();
     clearInterval(this.publisher);
-    await this.starting;
-    await this.stream?.stop();
-    await Promise.allSettled(this.rechecks);
-    await this.publish();
+    // Leases released, checkpoints and the last window written, when Redis and DynamoDB answer; with either
+    // gone, not for ever: past this stage's share of the deadline the connections are dropped (an unreleased
+    // lease expires by itself; an unwritten checkpoint only means records are checked again).
+    const graceful = (async () => {
+      await this.starting;
+      await this.stream?.stop();
+      await Promise.allSettled(this.rechecks);
+      await this.publish();
+    })();
+    const drainMs = Math.max(500, stageStopMs(this.config) - 1_000);
+    if (!(await settlesWithin(graceful, drainMs)))
+      this.log.warn(
+        { waitedMs: drainMs },
+        'shutdown: the stream reader did not stop in time; dropping its connections',
+      );
     this.source?.close();
     this.dynamo?.destroy();
     this.streams?.destroy();
+    await settlesWithin(graceful, 500);
   }
 }
