@@ -107,7 +107,7 @@ describe('start-up names what failed', () => {
       '/health to answer while Kafka is being checked',
       async () => {
         const res = await fetch(`http://127.0.0.1:${http}/health`);
-        return { status: res.status, body: (await res.json()) };
+        return { status: res.status, body: await res.json() };
       },
       { timeoutMs: 30_000, intervalMs: 100 },
     );
