@@ -126,6 +126,28 @@ describe('start-up names what failed', () => {
     expect(out).not.toContain('"stack"');
   });
 
+  it('SIGTERM while a dependency is being waited for: the process stops at once', async () => {
+    const http = await findFreePort();
+    const p = spawnBuilt('applier', [], {
+      ...base(),
+      KAFKA_BROKERS: `127.0.0.1:${await nobody()}`,
+      HTTP_PORT: String(http),
+      CDC_STARTUP_TIMEOUT_MS: '600000',
+    });
+    await waitFor(
+      'the applier to be checking Kafka',
+      async () => (await fetch(`http://127.0.0.1:${http}/health`)).status === 503 || undefined,
+      {
+        timeoutMs: 30_000,
+        intervalMs: 100,
+      },
+    );
+    p.signal('SIGTERM');
+    const { code, ms } = await p.exit;
+    expect(code, p.output()).toBe(0);
+    expect(ms).toBeLessThan(10_000);
+  });
+
   it('DynamoDB unreachable: the verifier names DynamoDB and its endpoint, exits 69', async () => {
     const port = await nobody();
     const p = spawnBuilt('verifier', [], {

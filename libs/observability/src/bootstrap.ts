@@ -35,6 +35,7 @@ export async function runApp(spec: AppSpec): Promise<void> {
   const logger = createLogger(config.logLevel, spec.name);
   logger.info({ config: config.redacted() }, 'starting');
   const port = config.httpPort ?? spec.defaultPort;
+  let stopping = false;
   try {
     const app = await NestFactory.create(spec.module(config, logger), {
       logger: new NestPinoLogger(logger),
@@ -42,7 +43,6 @@ export async function runApp(spec: AppSpec): Promise<void> {
     });
     // Our own signal handling rather than enableShutdownHooks(): Nest re-raises the signal after closing, so the
     // process would die "by SIGTERM" even after a clean drain. Here a drained shutdown exits 0.
-    let stopping = false;
     onFirstSignal((signal) => {
       stopping = true;
       logger.info({ signal, deadlineMs: config.shutdownTimeoutMs }, 'shutting down: draining in-flight work');
@@ -54,6 +54,7 @@ export async function runApp(spec: AppSpec): Promise<void> {
     await startApp(app, { port, host: '0.0.0.0', checks: spec.checks, config, logger });
     if (!stopping) logger.info({ port }, `${spec.name} ready: /health and /metrics on :${port}`);
   } catch (err) {
+    if (stopping) return; // a signal came first: the shutdown decides the exit status
     if (err instanceof DependencyError) {
       logger.fatal(
         { dependency: err.dependency, endpoint: err.endpoint, problem: err.problem, fix: err.fix },

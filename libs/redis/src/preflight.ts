@@ -13,6 +13,7 @@ const ONCE: RedisOptions = {
   maxRetriesPerRequest: 0,
   enableOfflineQueue: false,
   connectTimeout: ATTEMPT_TIMEOUT_MS,
+  db: 0, // PING needs no database, and a cluster node refuses SELECT
 };
 
 /** What a failed connection to Redis means and what to do (pure). `variable` is where its address comes from. */

@@ -58,7 +58,13 @@ export class RunCommand extends CommandRunner {
     }).catch((err: Error) => fail(`failed to start: ${err.message}${tty ? ` (details in ${logFile})` : ''}`));
     const port = config.httpPort ?? 8080;
     // Installed before the start: a Ctrl-C while a dependency is being waited for stops at once.
-    const signalled = new Promise<NodeJS.Signals>((resolve) => onFirstSignal(resolve));
+    let stopping = false;
+    const signalled = new Promise<NodeJS.Signals>((resolve) =>
+      onFirstSignal((signal) => {
+        stopping = true;
+        resolve(signal);
+      }),
+    );
     if (tty)
       process.stderr.write(
         `Checking Redis, Kafka and DynamoDB (each retried up to ${config.startupTimeoutMs / 1000} s; details in ${logFile})...\n`,
@@ -72,6 +78,7 @@ export class RunCommand extends CommandRunner {
     }).then(
       () => undefined,
       async (err: Error) => {
+        if (stopping) return; // a signal came first: the shutdown decides the exit status
         logger.fatal({ err }, `cannot start: ${err.message}`);
         await this.flushLog();
         if (err instanceof DependencyError) fail(err.message, EXIT_CODES.unavailable);
