@@ -10,7 +10,15 @@ import { ChangeEventCodec } from '@cdc/contracts';
 import { ConditionalWriter, createDynamoClient, ensureTable } from '@cdc/dynamo';
 import { ConsumerLagWatch } from '@cdc/kafka';
 import { BatchConsumer, createKafka, ensureChangeTopics, orderedProducer, type Producer } from '@cdc/kafka';
-import { HealthRegistry, LOGGER, type Logger, Metrics, RecentSamples } from '@cdc/observability';
+import {
+  HealthRegistry,
+  LOGGER,
+  type Logger,
+  Metrics,
+  RecentSamples,
+  settlesWithin,
+  stageStopMs,
+} from '@cdc/observability';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { APPLIER_OPTIONS, type ApplierOptions, type ApplierTarget, resolveTarget } from './applier-options';
 import { BatchApplier } from './batch-applier';
@@ -174,10 +182,16 @@ export class ApplierService implements OnApplicationBootstrap, OnApplicationShut
   async onApplicationShutdown(): Promise<void> {
     this.running = false;
     clearInterval(this.reminder);
-    // Drains the in-flight batch (and its commit) before leaving the group.
-    await this.consumer?.stop();
-    await this.dlq?.disconnect();
-    await this.lag?.stop();
+    // Drains the in-flight batch (and its commit) before leaving the group; with Kafka or DynamoDB gone, not
+    // for ever: an uncommitted batch is consumed again by the next member (duplicates are no-ops).
+    const budget = stageStopMs(this.config);
+    if (!(await settlesWithin(this.consumer?.stop(), budget - 1_000)))
+      this.log.warn(
+        { waitedMs: budget - 1_000 },
+        'the in-flight batch or leaving the group did not finish in time; stopping without them (the events are consumed again)',
+      );
+    await settlesWithin(this.dlq?.disconnect(), 1_000);
+    await settlesWithin(this.lag?.stop(), 1_000);
     this.dynamo?.destroy();
   }
 }

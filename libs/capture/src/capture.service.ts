@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { setTimeout as delay } from 'node:timers/promises';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { CdcConfig, type KafkaConfig, type RedisConfig } from '@cdc/config';
 import { createKafka, ensureChangeTopics, orderedProducer, type Producer } from '@cdc/kafka';
-import { HealthRegistry, LOGGER, type Logger, Metrics } from '@cdc/observability';
+import { HealthRegistry, LOGGER, type Logger, Metrics, settlesWithin, stageStopMs } from '@cdc/observability';
 import {
   ensureNotifications,
   formatSlots,
@@ -21,7 +20,6 @@ import { NotificationProbe } from './notification-probe';
 import { healReporting, Reconciler } from './reconciler';
 import { ReaderFollower } from './reader-follower';
 
-const SHUTDOWN_DEADLINE_MS = 10_000;
 /** Gaps after which the node capture reads may have lost its notify-keyspace-events (a restart, a new node). */
 const NOTIFICATIONS_AT_RISK: ReadonlySet<GapCause> = new Set([
   'heartbeat-timeout',
@@ -279,29 +277,27 @@ export class CaptureService implements OnApplicationBootstrap, OnApplicationShut
   async onApplicationShutdown(): Promise<void> {
     this.subscribed = false;
     this.monitor?.stop();
-    await this.follower?.stop();
-    // Drain what is pending, but not forever: with Redis gone, commands wait for a reconnect indefinitely.
-    // Past the deadline the connections are dropped; the unproduced keys are rescanned at the next start
-    // (its downtime check sees the alive marker's age), so nothing is lost.
+    // Drain what is pending, but not forever: with Redis or Kafka gone, commands wait for a reconnect
+    // indefinitely. Past this stage's share of the deadline the connections are dropped; the unproduced keys
+    // are rescanned at the next start (its downtime check sees the alive marker's age), so nothing is lost.
     const graceful = (async () => {
+      await this.follower?.stop();
       await this.cluster?.stop();
       await this.reconciler?.stop();
       await this.subscriber?.stop();
       await this.pipeline?.stop();
     })();
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<boolean>(
-      (resolve) => (timer = setTimeout(() => resolve(false), SHUTDOWN_DEADLINE_MS)),
-    );
-    const drained = await Promise.race([graceful.then(() => true), deadline]);
-    clearTimeout(timer);
-    if (!drained)
-      this.log.warn({ pending: this.stats.pending }, 'shutdown deadline passed: dropping in-flight reads');
+    const drainMs = Math.max(500, stageStopMs(this.config) - 2_000);
+    if (!(await settlesWithin(graceful, drainMs)))
+      this.log.warn(
+        { pending: this.stats.pending, waitedMs: drainMs },
+        'shutdown: pending reads not produced in time; dropping them (the next start rescans)',
+      );
     this.subscriber?.disconnect();
     this.source?.close();
     this.cluster?.close();
     // Whatever still waits on a dropped connection settles now; a stuck wait must not hold the exit.
-    await Promise.race([graceful.catch(() => undefined), delay(2_000)]);
-    await Promise.race([this.producer?.disconnect(), delay(5_000)]);
+    await settlesWithin(graceful, 1_000);
+    await settlesWithin(this.producer?.disconnect(), 1_000);
   }
 }

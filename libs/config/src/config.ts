@@ -90,6 +90,10 @@ export class CdcConfig {
   readonly readyMaxConsumerLag: number;
   readonly readyMaxLagP99Ms: number;
   readonly httpPort?: number;
+  /** How long each start-up check waits for its dependency (retrying) before giving up. */
+  readonly startupTimeoutMs: number;
+  /** The drain deadline after the first SIGTERM/SIGINT. */
+  readonly shutdownTimeoutMs: number;
   readonly logLevel: ParsedEnv['LOG_LEVEL'];
   /** The example consumer app's table (PROFILES_TABLE). */
   readonly profilesTable?: string;
@@ -161,6 +165,8 @@ export class CdcConfig {
     this.readyMaxConsumerLag = env.CDC_READY_MAX_CONSUMER_LAG;
     this.readyMaxLagP99Ms = env.CDC_READY_MAX_LAG_P99_MS;
     if (env.HTTP_PORT !== undefined) this.httpPort = env.HTTP_PORT;
+    this.startupTimeoutMs = env.CDC_STARTUP_TIMEOUT_MS;
+    this.shutdownTimeoutMs = env.CDC_SHUTDOWN_TIMEOUT_MS;
     this.logLevel = env.LOG_LEVEL;
     if (env.PROFILES_TABLE !== undefined) this.profilesTable = env.PROFILES_TABLE;
   }

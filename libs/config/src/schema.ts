@@ -91,9 +91,11 @@ export const envSchema = z
     CDC_VERIFIER_IN_FLIGHT_LIMIT_MS: int(1_000, 86_400_000).default(600_000),
     CDC_READY_MAX_CONSUMER_LAG: int(0, 1_000_000_000).default(1_000),
     CDC_READY_MAX_LAG_P99_MS: int(1, 86_400_000).default(5_000),
-    // The drain deadline after SIGTERM (deploy/: every pod's termination grace period is longer).
-    CDC_SHUTDOWN_TIMEOUT_MS: int(1_000, 600_000).default(15_000),
     HTTP_PORT: int(0, 65_535).optional(),
+    // Start-up: how long each dependency check retries before the process exits 69 (docs/operations.md).
+    CDC_STARTUP_TIMEOUT_MS: int(0, 600_000).default(30_000),
+    // Shutdown: the drain deadline after the first SIGTERM/SIGINT; past it the process exits 75.
+    CDC_SHUTDOWN_TIMEOUT_MS: int(1_000, 3_600_000).default(15_000),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     // Read by the AWS SDK's default chain (listed so every variable anything here reads or sets is in the schema).
     AWS_ACCESS_KEY_ID: z.string().optional(),

@@ -5,3 +5,4 @@ export * from './conditional-writer';
 export * from './shard-lineage';
 export * from './stream-reader';
 export * from './items';
+export * from './preflight';

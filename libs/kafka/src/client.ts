@@ -1,26 +1,49 @@
 import type { KafkaConfig } from '@cdc/config';
 import type { Logger } from '@cdc/observability';
-import { Kafka, logLevel, type LogEntry, Partitioners, type Producer, type SASLOptions } from 'kafkajs';
+import {
+  Kafka,
+  type KafkaConfig as KafkaJsConfig,
+  logLevel,
+  type LogEntry,
+  Partitioners,
+  type Producer,
+  type SASLOptions,
+} from 'kafkajs';
+import { RepeatFilter, summariseKafkaLog } from './kafka-log';
 
-/** kafkajs logs routed into pino, warnings and up (kafkajs is chatty at info on every rebalance). */
+/**
+ * kafkajs logs routed into pino through summariseKafkaLog: a failed connection is one warning (broker and
+ * error), other warnings and errors one line without the client's JSON, the raw entries at debug only.
+ */
 function pinoLogCreator(logger: Logger) {
+  const repeats = new RepeatFilter();
   return () =>
-    ({ level, label, log }: LogEntry) => {
-      const { message, ...rest } = log;
-      if (level === logLevel.ERROR || level === logLevel.NOTHING)
-        logger.error({ kafka: rest, label }, message);
-      else if (level === logLevel.WARN) logger.warn({ kafka: rest, label }, message);
-      else logger.debug({ kafka: rest, label }, message);
+    ({ namespace, level, log }: LogEntry) => {
+      const line = summariseKafkaLog({ namespace, level, log });
+      if (!repeats.admit(line)) return;
+      logger[line.level](line.fields, line.msg);
     };
+}
+
+/** What every client of ours sends to the brokers: addresses, TLS and SASL (preflight.ts uses it too). */
+export function connectionOptions(cfg: KafkaConfig): Pick<KafkaJsConfig, 'brokers' | 'ssl' | 'sasl'> {
+  return {
+    brokers: [...cfg.brokers],
+    ssl: typeof cfg.ssl === 'boolean' ? cfg.ssl : { ca: [...cfg.ssl.ca] },
+    ...(cfg.sasl ? { sasl: { ...cfg.sasl } as SASLOptions } : {}),
+  };
 }
 
 export function createKafka(cfg: KafkaConfig, logger: Logger, clientId = cfg.clientId): Kafka {
   return new Kafka({
     clientId,
-    brokers: [...cfg.brokers],
-    ssl: typeof cfg.ssl === 'boolean' ? cfg.ssl : { ca: [...cfg.ssl.ca] },
-    ...(cfg.sasl ? { sasl: { ...cfg.sasl } as SASLOptions } : {}),
-    logLevel: logLevel.WARN,
+    ...connectionOptions(cfg),
+    // kafkajs' info and debug entries only when our logger shows them (its debug is one line per request).
+    logLevel: logger.isLevelEnabled('trace')
+      ? logLevel.DEBUG
+      : logger.isLevelEnabled('debug')
+        ? logLevel.INFO
+        : logLevel.WARN,
     logCreator: pinoLogCreator(logger),
     // kafkajs' own retrier (with `retriable` errors) is the only retry loop around Kafka calls.
     retry: { initialRetryTime: 100, retries: 8 },

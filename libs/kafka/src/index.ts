@@ -8,3 +8,5 @@ export * from './dlq-store';
 export * from './consumer-lag';
 export type { Kafka, Producer, Consumer, Admin, Message } from 'kafkajs';
 export * from './inventory';
+export * from './kafka-log';
+export * from './preflight';

@@ -4,3 +4,6 @@ export * from './health';
 export * from './observability.module';
 export * from './bootstrap';
 export * from './recent-samples';
+export * from './startup';
+export * from './app-lifecycle';
+export * from './shutdown-budget';

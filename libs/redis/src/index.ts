@@ -14,3 +14,4 @@ export * from './cluster-source';
 export * from './cluster-read';
 export * from './source-access';
 export * from './control-inventory';
+export * from './preflight';

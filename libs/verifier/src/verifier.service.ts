@@ -9,7 +9,7 @@ import {
   type StreamRecord,
 } from '@cdc/dynamo';
 import { type Admin, createKafka } from '@cdc/kafka';
-import { HealthRegistry, LOGGER, type Logger, Metrics } from '@cdc/observability';
+import { HealthRegistry, LOGGER, type Logger, Metrics, settlesWithin, stageStopMs } from '@cdc/observability';
 import { decodeText } from '@cdc/parity';
 import { type ControlClient, controlKeys, openSourceAccess, type SourceAccess } from '@cdc/redis';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -238,13 +238,28 @@ export class VerifierService implements OnApplicationBootstrap, OnApplicationShu
     this.running = false;
     this.stopping.abort();
     clearInterval(this.publisher);
-    await this.starting;
-    await this.stream?.stop();
-    await Promise.allSettled(this.rechecks);
-    await this.publish();
-    await this.admin?.disconnect().catch(() => undefined);
+    // Leases released, checkpoints and the last window written, when Redis and DynamoDB answer; with either
+    // gone, not for ever: past this stage's share of the deadline the connections are dropped (an unreleased
+    // lease expires by itself; an unwritten checkpoint only means records are checked again).
+    const graceful = (async () => {
+      await this.starting;
+      await this.stream?.stop();
+      await Promise.allSettled(this.rechecks);
+      await this.publish();
+    })();
+    const drainMs = Math.max(500, stageStopMs(this.config) - 1_000);
+    if (!(await settlesWithin(graceful, drainMs)))
+      this.log.warn(
+        { waitedMs: drainMs },
+        'shutdown: the stream reader did not stop in time; dropping its connections',
+      );
+    await settlesWithin(
+      this.admin?.disconnect().catch(() => undefined),
+      1_000,
+    );
     this.source?.close();
     this.dynamo?.destroy();
     this.streams?.destroy();
+    await settlesWithin(graceful, 500);
   }
 }

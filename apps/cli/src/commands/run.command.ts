@@ -1,3 +1,4 @@
+import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { createWriteStream } from 'node:fs';
@@ -5,8 +6,19 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApplierService } from '@cdc/applier';
 import { CaptureService } from '@cdc/capture';
-import { createLogger, NestPinoLogger } from '@cdc/observability';
-import { openControlClient } from '@cdc/redis';
+import { dynamoStartupCheck } from '@cdc/dynamo';
+import { kafkaStartupCheck } from '@cdc/kafka';
+import {
+  closeWithin,
+  createLogger,
+  DependencyError,
+  EXIT_CODES,
+  type Logger,
+  NestPinoLogger,
+  onFirstSignal,
+  startApp,
+} from '@cdc/observability';
+import { openControlClient, redisStartupCheck } from '@cdc/redis';
 import { VerifierService } from '@cdc/verifier';
 import { fail } from '../output';
 import { resolveConfig } from '../endpoints';
@@ -25,6 +37,8 @@ interface RunOptions {
     'Run capture, applier and verifier in one process. With no endpoints configured, on an embedded local stack with a demo writer.',
 })
 export class RunCommand extends CommandRunner {
+  private flushLog: () => Promise<void> = () => Promise.resolve();
+
   async run(_args: string[], opts: RunOptions): Promise<void> {
     const { config, redisCliHint: hint } = await resolveConfig('start');
     const embedded = hint !== undefined;
@@ -32,20 +46,47 @@ export class RunCommand extends CommandRunner {
     await mkdir(cdcHome(), { recursive: true });
     const logFile = join(cdcHome(), 'run.log');
     // On a terminal the status line owns stdout and logs go to a file; otherwise logs go to stderr.
-    const logger = createLogger(
-      config.logLevel,
-      'cdc-run',
-      tty ? createWriteStream(logFile, { flags: 'a' }) : process.stderr,
-    );
+    const logStream = tty ? createWriteStream(logFile, { flags: 'a' }) : undefined;
+    const logger = createLogger(config.logLevel, 'cdc-run', logStream ?? process.stderr);
+    // Before any exit: the file's buffered lines are written (stderr is synchronous on a pipe or a file).
+    this.flushLog = () => new Promise<void>((resolve) => (logStream ? logStream.end(resolve) : resolve()));
     logger.info({ config: config.redacted() }, 'starting capture, applier and verifier');
 
     const app = await NestFactory.create(RunModule.forRoot(config, logger), {
       logger: new NestPinoLogger(logger),
+      forceCloseConnections: true, // a scraper's keep-alive connection must not hold the shutdown
     }).catch((err: Error) => fail(`failed to start: ${err.message}${tty ? ` (details in ${logFile})` : ''}`));
     const port = config.httpPort ?? 8080;
-    await app
-      .listen(port, '127.0.0.1')
-      .catch((err: Error) => fail(`cannot listen on :${port} (${err.message}); set HTTP_PORT`));
+    // Installed before the start: a Ctrl-C while a dependency is being waited for stops at once.
+    let stopping = false;
+    const signalled = new Promise<NodeJS.Signals>((resolve) =>
+      onFirstSignal((signal) => {
+        stopping = true;
+        resolve(signal);
+      }),
+    );
+    if (tty)
+      process.stderr.write(
+        `Checking Redis, Kafka and DynamoDB (each retried up to ${config.startupTimeoutMs / 1000} s; details in ${logFile})...\n`,
+      );
+    const starting = startApp(app, {
+      port,
+      host: '127.0.0.1',
+      checks: [redisStartupCheck, kafkaStartupCheck, dynamoStartupCheck()],
+      config,
+      logger,
+    }).then(
+      () => undefined,
+      async (err: Error) => {
+        if (stopping) return; // a signal came first: the shutdown decides the exit status
+        logger.fatal({ err }, `cannot start: ${err.message}`);
+        await this.flushLog();
+        if (err instanceof DependencyError) fail(err.message, EXIT_CODES.unavailable);
+        fail(`failed to start: ${err.message}${tty ? ` (details in ${logFile})` : ''}`);
+      },
+    );
+    const early = await Promise.race([starting, signalled]);
+    if (early) await this.stop(app, logger, config.shutdownTimeoutMs, early, () => 'not started');
 
     let demo: DemoWriter | undefined;
     if (embedded && opts.demo !== false && config.redis) {
@@ -93,18 +134,32 @@ export class RunCommand extends CommandRunner {
       tty ? 1000 : 5000,
     );
 
-    await new Promise<void>((resolve) => {
-      const stop = (signal: string) => {
-        process.stderr.write(`\n${signal}: draining and stopping...\n`);
-        clearInterval(ticker);
-        demo?.stop();
-        resolve();
-      };
-      process.once('SIGINT', () => stop('SIGINT'));
-      process.once('SIGTERM', () => stop('SIGTERM'));
-    });
-    await app.close();
-    process.stderr.write(`Stopped. Last status: ${render()}\n`);
+    const signal = await signalled;
+    clearInterval(ticker);
+    demo?.stop();
+    await this.stop(app, logger, config.shutdownTimeoutMs, signal, render);
+  }
+
+  /** Drains within the deadline, reports how it ended, and exits: nothing still reconnecting keeps it alive. */
+  private async stop(
+    app: INestApplication,
+    logger: Logger,
+    timeoutMs: number,
+    signal: NodeJS.Signals,
+    status: () => string,
+  ): Promise<never> {
+    process.stderr.write(`\n${signal}: draining and stopping (at most ${timeoutMs / 1000} s)...\n`);
+    logger.info({ signal, deadlineMs: timeoutMs }, 'shutting down: draining in-flight work');
+    const code = await closeWithin(app, logger, timeoutMs);
+    process.stderr.write(
+      code === 0
+        ? `Stopped. Last status: ${status()}\n`
+        : code === EXIT_CODES.shutdownDeadline
+          ? `Stopped at the ${timeoutMs / 1000} s deadline (CDC_SHUTDOWN_TIMEOUT_MS) with work still draining (exit ${code}; see the log). Last status: ${status()}\n`
+          : `Stopped after a shutdown error (exit ${code}; see the log).\n`,
+    );
+    await this.flushLog();
+    process.exit(code);
   }
 
   @Option({ flags: '--no-demo', description: 'do not run the demo writer on the embedded stack' })

@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { CdcConfig } from '@cdc/config';
 import { type Admin, createKafka, type Kafka } from '@cdc/kafka';
-import { LOGGER, type Logger } from '@cdc/observability';
+import { LOGGER, type Logger, settlesWithin } from '@cdc/observability';
 import { type ControlClient, openControlClient } from '@cdc/redis';
 import { StatusCollector, type StatusReport } from './status-collector';
 
@@ -47,7 +47,7 @@ export class StatusService implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.admin?.disconnect();
     this.redis?.disconnect();
+    await settlesWithin(this.admin?.disconnect(), 1_000); // Kafka may be gone
   }
 }
