@@ -10,12 +10,27 @@ export interface PipelineProgress {
   readonly captureGapFreeSince: number | null;
 }
 
+export interface PipelineWatchOptions {
+  /** False while the admin is not connected (yet): progress is unknown at once, no read waits on retries. */
+  readonly connected?: () => boolean;
+  /** One progress read serves every caller for this long (default 500 ms, the recheck's poll). */
+  readonly progressMaxAgeMs?: number;
+  readonly now?: () => number;
+}
+
 /**
  * What the in-flight rule (in-flight.ts) needs from the engines: the end offsets of the changes topic (marks),
  * the applier group's committed offsets, capture's heartbeat and gap record. Thin; without an admin (no
- * KAFKA_BROKERS) or with Kafka unreachable the progress is unknown, and nothing is confirmed.
+ * KAFKA_BROKERS), before it connected, or with Kafka unreachable the progress is unknown, and nothing is
+ * confirmed. Every recheck loop (one per stream page or scan page, hundreds while the applier catches up) asks
+ * for the progress every poll: one read per `progressMaxAgeMs` serves them all. A reused read is older than
+ * the caller's look, as the rule requires; offsets and heartbeats only move forward, so it is only more cautious.
  */
 export class PipelineWatch {
+  private cached: { value: Promise<PipelineProgress | Unknown>; settledAt: number | null } | undefined;
+  /** The reason of the last progress or mark read that failed (null: none failed). */
+  lastUnknown: string | null = null;
+
   constructor(
     private readonly admin: Admin | undefined,
     private readonly control: ControlClient,
@@ -24,10 +39,24 @@ export class PipelineWatch {
       readonly applierGroup: string;
       readonly sourceId: string;
     },
+    private readonly options: PipelineWatchOptions = {},
   ) {}
+
+  private notConnected(): Unknown | null {
+    if (!this.admin) return NO_KAFKA;
+    if (this.options.connected && !this.options.connected()) return NOT_CONNECTED;
+    return null;
+  }
+
+  private unknown(u: Unknown): Unknown {
+    this.lastUnknown = u.unknown;
+    return u;
+  }
 
   /** The partition each key lives in and its end offset now. */
   async mark(keys: readonly Buffer[]): Promise<Mark[] | Unknown> {
+    const away = this.notConnected();
+    if (away) return this.unknown(away);
     if (!this.admin) return NO_KAFKA;
     try {
       const at = Date.now();
@@ -38,11 +67,32 @@ export class PipelineWatch {
         return { partition, end: ends.get(partition) ?? 0n, at };
       });
     } catch (err) {
-      return { unknown: `${(err as Error).message} (is Kafka reachable?)` };
+      return this.unknown({ unknown: `${(err as Error).message} (is Kafka reachable?)` });
     }
   }
 
-  async progress(): Promise<PipelineProgress | Unknown> {
+  /**
+   * The progress, read at most once per `progressMaxAgeMs` whoever asks: callers while a read runs join it (a
+   * slow one, Kafka retrying, does not start more), callers within the age of the last result reuse it.
+   */
+  progress(): Promise<PipelineProgress | Unknown> {
+    const clock = this.options.now ?? Date.now;
+    const maxAge = this.options.progressMaxAgeMs ?? 500;
+    const c = this.cached;
+    if (c && (c.settledAt === null || clock() - c.settledAt < maxAge)) return c.value;
+    const entry: { value: Promise<PipelineProgress | Unknown>; settledAt: number | null } = {
+      value: this.readProgress().finally(() => {
+        entry.settledAt = clock();
+      }),
+      settledAt: null,
+    };
+    this.cached = entry;
+    return entry.value;
+  }
+
+  private async readProgress(): Promise<PipelineProgress | Unknown> {
+    const away = this.notConnected();
+    if (away) return this.unknown(away);
     if (!this.admin) return NO_KAFKA;
     try {
       const { topic, applierGroup, sourceId } = this.names;
@@ -62,7 +112,7 @@ export class PipelineWatch {
         captureGapFreeSince: gapFreeSince(parseGapRecord(gaps)),
       };
     } catch (err) {
-      return { unknown: `${(err as Error).message} (is Kafka reachable?)` };
+      return this.unknown({ unknown: `${(err as Error).message} (is Kafka reachable?)` });
     }
   }
 
@@ -78,3 +128,4 @@ export class PipelineWatch {
 }
 
 const NO_KAFKA: Unknown = { unknown: 'KAFKA_BROKERS is not set for this process' };
+const NOT_CONNECTED: Unknown = { unknown: 'the Kafka admin is not connected (is Kafka reachable?)' };
