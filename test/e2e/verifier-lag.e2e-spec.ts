@@ -5,7 +5,16 @@ import { createDynamoClient } from '@cdc/dynamo';
 import { createKafka, keyPartition, orderedProducer } from '@cdc/kafka';
 import { createLogger, Metrics } from '@cdc/observability';
 import { controlKeys, createRedisClient, type StreamParitySnapshot } from '@cdc/redis';
-import { bootPipeline, expectReplicated, testConfig, waitFor } from '@cdc/testing';
+import {
+  bootPipeline,
+  engines,
+  expectReplicated,
+  findFreePort,
+  spawnBuilt,
+  testConfig,
+  uniqueId,
+  waitFor,
+} from '@cdc/testing';
 import { MISMATCH_CLASSES, VerifierModule, VerifierService } from '@cdc/verifier';
 import type { INestApplicationContext } from '@nestjs/common';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -119,5 +128,41 @@ describe('stream check: lag-aware recheck', { timeout: 240_000 }, () => {
       await producer.disconnect();
       await admin.disconnect();
     }
+  });
+
+  it('Kafka unreachable: the verifier starts at once, warns once naming Kafka, and SIGTERM still ends it', async () => {
+    const e = engines();
+    const http = await findFreePort();
+    const kafka = `127.0.0.1:${await findFreePort()}`; // nothing listens there
+    const p = spawnBuilt('verifier', [], {
+      REDIS_URL: e.redisUrl,
+      REDIS_DB: '12',
+      KAFKA_BROKERS: kafka,
+      DYNAMODB_ENDPOINT: e.dynamodbEndpoint,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      CDC_SOURCE_ID: uniqueId('vkafka'),
+      HTTP_PORT: String(http),
+    });
+    // Kafka is not one of its start-up checks: /health is up while kafkajs still retries (~25 s per connect).
+    const health = await waitFor(
+      '/health 200 with Kafka away',
+      async () => (await fetch(`http://127.0.0.1:${http}/health`).catch(() => undefined))?.status,
+      { accept: (s) => s === 200, timeoutMs: 15_000, intervalMs: 100 },
+    );
+    expect(health, p.output()).toBe(200);
+    const warning = `Kafka at ${kafka} not reachable`;
+    await waitFor('the warning naming Kafka', () => (p.output().includes(warning) ? true : undefined), {
+      timeoutMs: 90_000,
+      intervalMs: 200,
+    });
+    // Signalled while the next connect attempt is retrying: the shutdown does not wait for it.
+    await new Promise((r) => setTimeout(r, 3_000));
+    p.signal('SIGTERM');
+    const { code, ms } = await p.exit;
+    expect(code, p.output()).toBe(0);
+    expect(ms).toBeLessThan(10_000);
+    expect(p.output().split(warning).length - 1).toBe(1); // one warning, not one per attempt
   });
 });

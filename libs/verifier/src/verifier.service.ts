@@ -26,6 +26,8 @@ import { setStreamGauges } from './stream-gauges';
 
 /** How often the parity window is published for `cdc status`. */
 const PUBLISH_EVERY_MS = 2_000;
+/** Between connect attempts of the admin while Kafka is away (each is itself kafkajs' retried connect). */
+const ADMIN_RETRY_MS = 2_000;
 
 /**
  * Reads the table's DynamoDB stream back and checks each record against Redis. A mismatch is not believed at
@@ -45,6 +47,8 @@ export class VerifierService implements OnApplicationBootstrap, OnApplicationShu
   private reader: SourceReader | undefined;
   private admin: Admin | undefined;
   private watch: PipelineWatch | undefined;
+  /** Set once the background connect succeeded (connectAdmin). */
+  private adminConnected = false;
   /** Suspects being rechecked now (in flight until the pipeline passes them). */
   private suspects = 0;
   private dynamo: DynamoDBClient | undefined;
@@ -86,13 +90,13 @@ export class VerifierService implements OnApplicationBootstrap, OnApplicationShu
       db: redisCfg.db,
     });
     if (this.config.kafka) {
-      // Offsets only (no group membership): what tells an in-flight mismatch from a real one.
+      // Offsets only (no group membership): what tells an in-flight mismatch from a real one. Not one of the
+      // start-up checks: connected in the background; until then mismatches stay in flight (progress unknown).
       this.admin = createKafka(this.config.kafka, this.log).admin();
-      // Kafka away now: mismatches stay in flight until it is back (progress unknown), the stream check goes on.
-      await this.admin
-        .connect()
-        .catch((err: Error) => this.log.warn({ err: err.message }, 'kafka admin not connected yet'));
-      this.watch = new PipelineWatch(this.admin, this.redis, this.config);
+      this.watch = new PipelineWatch(this.admin, this.redis, this.config, {
+        connected: () => this.adminConnected,
+      });
+      void this.connectAdmin(this.admin, this.config.kafka.brokers.join(','));
     } else {
       this.log.warn('KAFKA_BROKERS is not set: mismatches stay in flight (the pipeline progress is unknown)');
     }
@@ -108,6 +112,34 @@ export class VerifierService implements OnApplicationBootstrap, OnApplicationShu
     this.starting = this.startReading().catch((err: unknown) =>
       this.log.error({ err }, 'verifier could not start reading'),
     );
+  }
+
+  /**
+   * Connects the admin, again every ADMIN_RETRY_MS while Kafka is away, until it answers or shutdown. One
+   * warning naming Kafka and where, not one per attempt (kafkajs' own retries are summarised by the client).
+   */
+  private async connectAdmin(admin: Admin, brokers: string): Promise<void> {
+    let warned = false;
+    while (!this.stopping.signal.aborted) {
+      try {
+        await admin.connect();
+        if (this.stopping.signal.aborted) break; // connected during shutdown: its disconnect may have run
+        this.adminConnected = true;
+        if (warned) this.log.info({ brokers }, 'kafka admin connected: mismatches are confirmed again');
+        return;
+      } catch (err) {
+        if (this.stopping.signal.aborted) break;
+        if (!warned)
+          this.log.warn(
+            { brokers, err: (err as Error).message, retryMs: ADMIN_RETRY_MS },
+            `Kafka at ${brokers} not reachable: the applier's progress is unknown, so stream mismatches stay ` +
+              'in flight (none confirmed) until it answers; retrying. Check KAFKA_BROKERS and that Kafka is up',
+          );
+        warned = true;
+      }
+      await delay(ADMIN_RETRY_MS, undefined, { signal: this.stopping.signal }).catch(() => undefined);
+    }
+    await admin.disconnect().catch(() => undefined);
   }
 
   private async startReading(): Promise<void> {
