@@ -15,8 +15,22 @@ describe('ParityLedger', () => {
     expect(l.summary()).toEqual({
       keys: 5,
       matching: 2,
+      mismatches: 1,
       parity: 2 / 3,
       byVerdict: { match: 2, 'in-flight': 1, extra: 1, 'not-carried': 1 },
     });
+  });
+
+  it('counts as mismatches only confirmed ones: not in-flight, not-carried nor stuck keys (the cdc run line)', () => {
+    const l = new ParityLedger();
+    l.record(Buffer.from('a'), 'match', 1n);
+    l.record(Buffer.from('b'), 'in-flight', 1n);
+    l.record(Buffer.from('c'), 'not-carried', 1n);
+    l.record(Buffer.from('d'), 'stuck', 1n);
+    l.record(Buffer.from('e'), 'stuck', 1n);
+    expect(l.summary()).toMatchObject({ keys: 5, matching: 1, mismatches: 0 });
+    l.record(Buffer.from('f'), 'value', 1n);
+    l.record(Buffer.from('g'), 'foreign', 1n);
+    expect(l.summary().mismatches).toBe(2);
   });
 });

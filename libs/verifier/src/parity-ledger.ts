@@ -33,13 +33,24 @@ export class ParityLedger {
     return this.latest.get(key.toString('latin1'));
   }
 
-  summary(): { keys: number; matching: number; parity: number; byVerdict: Record<string, number> } {
+  /**
+   * `mismatches`: confirmed ones only (not in flight, not carried, not stuck: a stuck key is still waiting on
+   * the pipeline; it fails parity but is not known to differ).
+   */
+  summary(): {
+    keys: number;
+    matching: number;
+    mismatches: number;
+    parity: number;
+    byVerdict: Record<string, number>;
+  } {
     const byVerdict: Record<string, number> = {};
     for (const { verdict } of this.latest.values()) byVerdict[verdict] = (byVerdict[verdict] ?? 0) + 1;
     const keys = this.latest.size;
     // In-flight keys are neither proven nor disproven, not-carried ones out of scope: parity is over the rest.
     const decided = OUTSIDE_PARITY.reduce((n, v) => n - (byVerdict[v] ?? 0), keys);
     const matching = byVerdict.match ?? 0;
-    return { keys, matching, parity: decided === 0 ? 1 : matching / decided, byVerdict };
+    const mismatches = decided - matching - (byVerdict.stuck ?? 0);
+    return { keys, matching, mismatches, parity: decided === 0 ? 1 : matching / decided, byVerdict };
   }
 }

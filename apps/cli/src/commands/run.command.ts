@@ -123,7 +123,7 @@ export class RunCommand extends CommandRunner {
           lagP99Ms: applier.recentLagMs.quantile(0.99),
           parity: v.parity,
           keysVerified: v.keys,
-          mismatches: v.keys - v.matching - (v.byVerdict['in-flight'] ?? 0),
+          mismatches: v.mismatches, // confirmed only: not in flight, not carried, not stuck
           applierStopped: stopped !== undefined,
         },
         hint,
