@@ -65,7 +65,11 @@ export interface ScanSummary {
   readonly checked: number;
   /** Confirmed classes (after the in-flight recheck): match, in-flight, missing, extra, value, type, ttl, foreign. */
   readonly classes: Readonly<Record<string, number>>;
-  /** match (+ in-flight) ÷ checked, 0..100. */
+  /** match ÷ checked, 0..100 (in-flight keys are not proven: below 100 while any is left). */
   readonly parityPct: number;
+  /** Confirmed mismatches (absent from summaries written before the field: count from classes). */
+  readonly mismatches?: number;
+  /** Keys the scan left in flight, neither proven nor disproven (absent from older summaries: see classes). */
+  readonly inFlight?: number;
   readonly repaired: number;
 }

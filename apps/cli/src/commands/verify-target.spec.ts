@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rebuildAdvice, verifyTarget } from './verify-target';
+import { rebuildAdvice, VERIFY_EXIT, verifyExit, verifyTarget } from './verify-target';
 
 const base = {
   configTable: 'cdc_users',
@@ -38,5 +38,21 @@ describe('verifyTarget: which table is live (the only one --repair fixes)', () =
     expect(advice).toContain('npx cdc replay --to-table replay1 --from-beginning');
     expect(advice).toContain('which the live applier writes to cdc_users, not replay1');
     expect(advice).not.toMatch(/cdc verify --repair/);
+  });
+});
+
+describe('verifyExit: the cutover gate', () => {
+  const done = { completed: true, mismatches: 0, inFlight: 0 };
+  it('is 0 only when every checked key is proven', () => {
+    expect(verifyExit(done)).toBe(VERIFY_EXIT.parity);
+  });
+
+  it('is 3 when nothing is confirmed but keys are still in flight (applier behind, stopped, Kafka away)', () => {
+    expect(verifyExit({ ...done, inFlight: 12 })).toBe(3);
+  });
+
+  it('confirmed mismatches (2) take precedence over in flight; a stopped run is 130', () => {
+    expect(verifyExit({ ...done, mismatches: 1, inFlight: 12 })).toBe(2);
+    expect(verifyExit({ completed: false, mismatches: 1, inFlight: 1 })).toBe(130);
   });
 });

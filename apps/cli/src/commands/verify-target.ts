@@ -59,3 +59,21 @@ export function rebuildAdvice(target: VerifyTarget): string {
     `${target.table} --from-beginning --create-table.`
   );
 }
+
+/**
+ * Exit status: 0 parity, 2 confirmed mismatches (like diff's "differences found"; takes precedence), 3 none
+ * confirmed but keys still in flight (not proven: rerun once the applier caught up), 130 interrupted.
+ */
+export const VERIFY_EXIT = { parity: 0, mismatches: 2, inFlight: 3, interrupted: 130 } as const;
+
+/** The exit status of a finished scan (a cutover gate: only 0 means every checked key is proven). */
+export function verifyExit(report: {
+  readonly completed: boolean;
+  readonly mismatches: number;
+  readonly inFlight: number;
+}): number {
+  if (!report.completed) return VERIFY_EXIT.interrupted;
+  if (report.mismatches > 0) return VERIFY_EXIT.mismatches;
+  if (report.inFlight > 0) return VERIFY_EXIT.inFlight;
+  return VERIFY_EXIT.parity;
+}

@@ -10,6 +10,7 @@ import { openSourceAccess, type SourceAccess } from '@cdc/redis';
 import {
   FileVerifyCheckpoints,
   formatSummary,
+  inFlightAdvice,
   mismatchesOf,
   type ScanReport,
   sourceScan,
@@ -18,7 +19,7 @@ import {
 import { resolveConfig } from '../endpoints';
 import { fail, printJson } from '../output';
 import { cdcHome } from '../paths';
-import { rebuildAdvice, type VerifyTarget, verifyTarget } from './verify-target';
+import { rebuildAdvice, type VerifyTarget, verifyExit, verifyTarget } from './verify-target';
 
 interface VerifyFlags {
   segments?: number;
@@ -29,9 +30,6 @@ interface VerifyFlags {
   resume?: boolean;
   json?: boolean;
 }
-
-/** Exit status: 0 parity, 2 confirmed mismatches (like diff's "differences found"), 130 interrupted. */
-export const VERIFY_EXIT = { parity: 0, mismatches: 2, interrupted: 130 } as const;
 
 interface Repairer {
   readonly repair: (keys: Buffer[]) => Promise<number>;
@@ -83,16 +81,26 @@ export class VerifyCommand extends CommandRunner {
     const logger = createLogger(flags.json ? 'error' : 'warn', 'cdc-verify', process.stderr);
     // Offsets only: which table the live applier feeds, and how far it has come (lag-aware recheck).
     let admin: Admin | undefined;
+    let kafkaConnected = false;
     if (config.kafka) {
       admin = createKafka(config.kafka, logger).admin();
-      await admin.connect().catch(() => undefined); // unreachable: progress unknown, nothing confirmed
+      // Unreachable: progress unknown, nothing confirmed (keys stay in flight, exit 3), and said so.
+      await admin.connect().then(
+        () => (kafkaConnected = true),
+        (err: Error) =>
+          process.stderr.write(
+            `warning: Kafka at ${config.kafka?.brokers.join(',')} not reachable (${err.message}): the applier's ` +
+              'progress is unknown, so no mismatch can be confirmed or ruled out (they stay in flight). ' +
+              'Check KAFKA_BROKERS and that Kafka answers.\n',
+          ),
+      );
     }
     const target = verifyTarget({
       configTable: config.table,
       requested: flags.table,
       applierGroup: config.applierGroup,
       topic: config.topic,
-      applierCommits: await applierCommits(admin, config),
+      applierCommits: kafkaConnected ? await applierCommits(admin, config) : null,
     });
     if (flags.repair && target.live !== true) {
       await admin?.disconnect().catch(() => undefined);
@@ -129,7 +137,7 @@ export class VerifyCommand extends CommandRunner {
       // Lag-aware only where the live pipeline writes; a replay target is judged by the grace period alone.
       const scan = sourceScan(config, access, dynamo, {
         table: target.table,
-        ...(admin ? { admin } : {}),
+        ...(admin ? { admin, kafkaConnected: () => kafkaConnected } : {}),
         live: target.live !== false,
       });
       const report = await scan.run({
@@ -165,11 +173,7 @@ export class VerifyCommand extends CommandRunner {
       if (report.completed) bar.setTotal(report.itemsScanned + report.keysScanned);
       bar.stop();
       this.print(report, flags, checkpointFile, config.topic, target);
-      process.exitCode = !report.completed
-        ? VERIFY_EXIT.interrupted
-        : report.mismatches > 0
-          ? VERIFY_EXIT.mismatches
-          : VERIFY_EXIT.parity;
+      process.exitCode = verifyExit(report);
     } catch (err) {
       bar.stop();
       if (err instanceof VerifyResumeError) fail(`cannot resume: ${err.message}`, 64);
@@ -193,11 +197,13 @@ export class VerifyCommand extends CommandRunner {
   ): void {
     // Never advise a repair that would write elsewhere: a table the live applier does not feed is replayed.
     const advice =
-      report.mismatches === 0 || flags.repair
-        ? null
-        : target.live === false
+      report.mismatches > 0 && !flags.repair
+        ? target.live === false
           ? rebuildAdvice(target)
-          : 'Fix them through the log with: npx cdc verify --repair';
+          : 'Fix them through the log with: npx cdc verify --repair'
+        : report.completed && report.mismatches === 0 && report.inFlight > 0
+          ? inFlightAdvice(report.inFlight)
+          : null;
     if (flags.json)
       return printJson({
         ...report,

@@ -3,6 +3,7 @@ import {
   buildReport,
   emptyCounts,
   formatSummary,
+  inFlightAdvice,
   mergeCounts,
   nines,
   parityPct,
@@ -37,12 +38,16 @@ describe('nines', () => {
 });
 
 describe('parityPct', () => {
-  it('counts match and in-flight as parity, floored so a near miss never shows 100', () => {
+  it('is the proven share: in-flight keys are not parity; floored so a near miss never shows 100', () => {
     const c = emptyCounts();
     c.classes.match = 9_998;
     c.classes['in-flight'] = 1;
     c.classes.value = 1;
-    expect(parityPct(c.classes)).toBe(99.99);
+    expect(parityPct(c.classes)).toBe(99.98);
+    // Every key still in flight (the applier behind, or Kafka unreachable): nothing is proven.
+    const behind = emptyCounts();
+    behind.classes['in-flight'] = 50;
+    expect(parityPct(behind.classes)).toBe(0);
     c.classes.match = 9_999_998;
     expect(parityPct(c.classes)).toBeLessThan(100);
     expect(parityPct(emptyCounts().classes)).toBe(100);
@@ -82,6 +87,8 @@ describe('counts and report', () => {
       checked: 22,
       classes: r.classes,
       parityPct: r.parityPct,
+      mismatches: 6,
+      inFlight: 0,
       repaired: 6,
     });
     const text = formatSummary(r);
@@ -90,12 +97,38 @@ describe('counts and report', () => {
     expect(text).toContain('Repaired: 6 keys');
   });
 
-  it('says parity only for a complete run without confirmed mismatches', () => {
+  it('says parity only for a complete run where every checked key matches', () => {
     const c = emptyCounts();
     c.classes.match = 5;
-    c.classes['in-flight'] = 1;
     expect(buildReport(meta, c).verdict).toBe('parity');
     expect(buildReport({ ...meta, completed: false }, c).verdict).toBe('incomplete');
+  });
+
+  it('keys left in flight are not parity: their own verdict, count, summary field and line; mismatches first', () => {
+    const c = emptyCounts();
+    c.classes.match = 5;
+    c.classes['in-flight'] = 3;
+    const r = buildReport(meta, c);
+    expect(r).toMatchObject({ verdict: 'in-flight', inFlight: 3, mismatches: 0, parityPct: 62.5 });
+    expect(toScanSummary(r)).toMatchObject({ inFlight: 3, mismatches: 0, parityPct: 62.5 });
+    expect(formatSummary(r)).toContain('3 keys still in flight, not proven either way');
+    expect(inFlightAdvice(3)).toMatch(
+      /3 keys still in flight.*cdc status \(consumer-lag\).*cdc verify again/,
+    );
+    c.classes.value = 1;
+    expect(buildReport(meta, c).verdict).toBe('mismatches');
+  });
+
+  it('warns when the pipeline progress could not be read', () => {
+    const c = emptyCounts();
+    c.classes['in-flight'] = 2;
+    const r = buildReport(
+      { ...meta, progressUnknown: 'Connection error: ECONNREFUSED (is Kafka reachable?)' },
+      c,
+    );
+    expect(r.progressUnknown).toContain('ECONNREFUSED');
+    expect(formatSummary(r)).toMatch(/Warning: the pipeline's progress could not be read \(Connection error/);
+    expect(formatSummary(buildReport(meta, c))).not.toContain('Warning');
   });
 });
 

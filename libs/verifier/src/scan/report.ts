@@ -96,14 +96,15 @@ export function mismatchesOf(classes: Readonly<Record<ScanVerdict, number>>): nu
 }
 
 /**
- * Share of checked keys that are not confirmed mismatches (match, and in-flight: neither proven nor disproven),
- * in percent, floored to 4 decimals so that 99.99995 never shows as 100. No keys at all is 100. Not-carried
- * keys (left out by policy) are not checked keys: they count neither way.
+ * Share of checked keys proven to match, in percent, floored to 4 decimals so that 99.99995 never shows as 100.
+ * In-flight keys are neither proven nor disproven: they are not parity (a table behind the applier must not
+ * read 100%), nor confirmed mismatches (mismatchesOf). No keys at all is 100. Not-carried keys (left out by
+ * policy) are not checked keys: they count neither way.
  */
 export function parityPct(classes: Readonly<Record<ScanVerdict, number>>): number {
   const checked = checkedOf(classes);
   if (checked === 0) return 100;
-  return Math.floor(((checked - mismatchesOf(classes)) / checked) * 1e6) / 1e4;
+  return Math.floor(((classes.match ?? 0) / checked) * 1e6) / 1e4;
 }
 
 /**
@@ -133,6 +134,8 @@ export interface ScanMeta {
   readonly finishedAt: number;
   readonly completed: boolean;
   readonly resumed: boolean;
+  /** Why the pipeline's progress could not be read at some look (Kafka unreachable): nothing was confirmed then. */
+  readonly progressUnknown?: string | null;
 }
 
 export interface ScanReport extends ScanMeta {
@@ -145,21 +148,28 @@ export interface ScanReport extends ScanMeta {
   readonly classes: Readonly<Record<ScanVerdict, number>>;
   /** Keys left out by policy, per DLQ code: excluded from parity, never repaired (also in classes). */
   readonly notCarried: Readonly<Partial<Record<CaptureRejectionCode, number>>>;
-  /** Confirmed mismatches (every class but match and in-flight). */
+  /** Confirmed mismatches (every class but match, in-flight and not-carried). */
   readonly mismatches: number;
+  /** Keys neither proven nor disproven: the pipeline had not passed them when the scan looked (rerun later). */
+  readonly inFlight: number;
   readonly parityPct: number;
   readonly nines: { readonly overall: Nines | null; readonly byClass: Record<MismatchClass, Nines | null> };
   readonly repaired: number;
   /** First-look mismatches that needed the grace-period recheck (in-flight writes, or real mismatches). */
   readonly rechecked: number;
   readonly samples: Partial<Record<ScanVerdict, readonly string[]>>;
-  /** `parity`: no confirmed mismatch; `mismatches`: some confirmed; `incomplete`: stopped before the end. */
-  readonly verdict: 'parity' | 'mismatches' | 'incomplete';
+  readonly progressUnknown: string | null;
+  /**
+   * `parity`: every checked key matches; `mismatches`: some confirmed (takes precedence); `in-flight`: none
+   * confirmed but some not proven yet; `incomplete`: stopped before the end.
+   */
+  readonly verdict: 'parity' | 'mismatches' | 'in-flight' | 'incomplete';
 }
 
 export function buildReport(meta: ScanMeta, counts: ScanCounts): ScanReport {
   const checked = checkedOf(counts.classes);
   const mismatches = mismatchesOf(counts.classes);
+  const inFlight = counts.classes['in-flight'] ?? 0;
   return {
     ...meta,
     durationMs: meta.finishedAt - meta.startedAt,
@@ -170,6 +180,7 @@ export function buildReport(meta: ScanMeta, counts: ScanCounts): ScanReport {
     classes: { ...emptyCounts().classes, ...counts.classes },
     notCarried: { ...counts.notCarried },
     mismatches,
+    inFlight,
     parityPct: parityPct(counts.classes),
     nines: {
       overall: nines(mismatches, checked),
@@ -180,7 +191,14 @@ export function buildReport(meta: ScanMeta, counts: ScanCounts): ScanReport {
     repaired: counts.repaired,
     rechecked: counts.rechecked ?? 0,
     samples: counts.samples,
-    verdict: !meta.completed ? 'incomplete' : mismatches > 0 ? 'mismatches' : 'parity',
+    progressUnknown: meta.progressUnknown ?? null,
+    verdict: !meta.completed
+      ? 'incomplete'
+      : mismatches > 0
+        ? 'mismatches'
+        : inFlight > 0
+          ? 'in-flight'
+          : 'parity',
   };
 }
 
@@ -191,6 +209,8 @@ export function toScanSummary(report: ScanReport): ScanSummary {
     checked: report.checked,
     classes: report.classes,
     parityPct: report.parityPct,
+    mismatches: report.mismatches,
+    inFlight: report.inFlight,
     repaired: report.repaired,
   };
 }
@@ -205,7 +225,8 @@ export function formatSummary(r: ScanReport): string {
       `${r.match ? ` (keys matching ${r.match})` : ''}: ${r.checked} keys checked in ` +
       `${(r.durationMs / 1000).toFixed(1)} s (${r.itemsScanned} items, ${r.keysScanned} Redis keys scanned` +
       `${r.tombstones > 0 ? `, ${r.tombstones} tombstones of deleted keys` : ''}).`,
-    `Parity: ${r.parityPct}% (${showNines(r.nines.overall)}).`,
+    `Parity: ${r.parityPct}% proven (${r.mismatches} confirmed mismatches, ${showNines(r.nines.overall)}` +
+      `${r.inFlight > 0 ? `; ${r.inFlight} keys still in flight, not proven either way` : ''}).`,
     '',
     '  class        keys  nines',
   ];
@@ -229,5 +250,21 @@ export function formatSummary(r: ScanReport): string {
   if (r.rechecked > 0)
     lines.push('', `Rechecked after the grace period: ${r.rechecked} first-look mismatches.`);
   if (r.repaired > 0) lines.push('', `Repaired: ${r.repaired} keys re-captured through the log.`);
+  if (r.progressUnknown)
+    lines.push(
+      '',
+      `Warning: the pipeline's progress could not be read (${r.progressUnknown}): no mismatch could be ` +
+        'confirmed or ruled out while it was unknown; those keys are in flight. Check KAFKA_BROKERS and that ' +
+        'Kafka answers, then run cdc verify again.',
+    );
   return `${lines.join('\n')}\n`;
+}
+
+/** What to do about keys a complete scan left in flight (no confirmed mismatch, but not proven either). */
+export function inFlightAdvice(inFlight: number): string {
+  return (
+    `Not proven: ${inFlight} keys still in flight (the applier had not passed them when the scan looked, or its ` +
+    'progress was unknown). This is not parity yet: check npx cdc status (consumer-lag) until the applier ' +
+    'caught up, then run npx cdc verify again.'
+  );
 }

@@ -93,7 +93,13 @@ export function sourceScan(
   config: CdcConfig,
   access: SourceAccess,
   dynamo: DynamoDBClient,
-  opts: { readonly table?: string; readonly admin?: Admin; readonly live?: boolean } = {},
+  opts: {
+    readonly table?: string;
+    readonly admin?: Admin;
+    readonly live?: boolean;
+    /** False when the admin could not connect: progress unknown at once, keys left in flight. */
+    readonly kafkaConnected?: () => boolean;
+  } = {},
 ): TwoSidedScan {
   const live = opts.live ?? true;
   return new TwoSidedScan({
@@ -109,7 +115,13 @@ export function sourceScan(
     db: config.redis?.db ?? 0,
     inFlightLimitMs: config.verifierInFlightLimitMs,
     captureAliveWithinMs: readinessOptions(config).aliveWithinMs ?? 10_000,
-    ...(live && opts.admin ? { watch: new PipelineWatch(opts.admin, access.control, config) } : {}),
+    ...(live && opts.admin
+      ? {
+          watch: new PipelineWatch(opts.admin, access.control, config, {
+            ...(opts.kafkaConnected ? { connected: opts.kafkaConnected } : {}),
+          }),
+        }
+      : {}),
   });
 }
 
@@ -224,6 +236,7 @@ export class TwoSidedScan {
         finishedAt: Date.now(),
         completed,
         resumed,
+        progressUnknown: this.deps.watch?.lastUnknown ?? null,
       },
       state.counts,
     );

@@ -162,6 +162,36 @@ describe('readiness', () => {
     expect(failing({ lastScan: { ...scan, parityPct: 99.99 } })).toEqual(['scan']);
   });
 
+  it('last scan: keys left in flight fail it, named with the count and the fix; confirmed mismatches first', () => {
+    const scan = ready.lastScan as NonNullable<ReadinessInputs['lastScan']>;
+    const check = (lastScan: ReadinessInputs['lastScan']) =>
+      readiness({ ...ready, lastScan }).checks.find((c) => c.name === 'scan');
+    // What a scan stores when the applier was behind: no confirmed mismatch, 7 keys not proven.
+    const behind = {
+      ...scan,
+      classes: { match: 93, 'in-flight': 7 },
+      parityPct: 93,
+      mismatches: 0,
+      inFlight: 7,
+    };
+    expect(check(behind)).toMatchObject({ ok: false });
+    expect(check(behind)?.detail).toContain('left 7 keys in flight');
+    expect(check(behind)?.detail).toContain('run cdc verify again');
+    expect(check(behind)?.detail).not.toContain('--repair');
+    // A summary written before the fields existed (and parityPct then counted in-flight as passing).
+    const old = { ...scan, classes: { match: 93, 'in-flight': 7 }, parityPct: 100 };
+    expect(check(old)).toMatchObject({ ok: false });
+    expect(check(old)?.detail).toContain('left 7 keys in flight');
+    const both = {
+      ...behind,
+      classes: { match: 90, 'in-flight': 7, value: 3 },
+      mismatches: 3,
+      parityPct: 90,
+    };
+    expect(check(both)?.detail).toContain('confirmed 3 mismatches');
+    expect(check(both)?.detail).toContain('cdc verify --repair');
+  });
+
   it('lag p99: over the threshold, or not measured, fails', () => {
     const s = ready.streamParity as NonNullable<ReadinessInputs['streamParity']>;
     expect(failing({ streamParity: { ...s, lagP99Ms: 5_001 } })).toEqual(['lag-p99']);

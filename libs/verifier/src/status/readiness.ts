@@ -193,12 +193,31 @@ function streamCheck({ now, streamParity: s }: ReadinessInputs, o: ReadinessOpti
   };
 }
 
+const MISMATCH_CLASSES = ['missing', 'extra', 'value', 'type', 'ttl', 'foreign'];
+
 function scanCheck({ lastScan, gaps }: ReadinessInputs): Outcome {
   if (!lastScan) return { ok: false, detail: 'no complete scan yet: run cdc verify' };
+  const at = iso(lastScan.finishedAt);
+  // Summaries written before the fields existed carry the same numbers in classes.
+  const mismatches =
+    lastScan.mismatches ?? MISMATCH_CLASSES.reduce((n, c) => n + (lastScan.classes[c] ?? 0), 0);
+  const inFlight = lastScan.inFlight ?? lastScan.classes['in-flight'] ?? 0;
+  if (mismatches > 0)
+    return {
+      ok: false,
+      detail: `the last scan (${at}) confirmed ${mismatches} mismatches (parity ${lastScan.parityPct}%): run cdc verify --repair, then cdc verify`,
+    };
+  if (inFlight > 0)
+    return {
+      ok: false,
+      detail:
+        `the last scan (${at}) left ${inFlight} keys in flight, not proven either way (the applier had not ` +
+        'passed them, or Kafka was unreachable): once consumer-lag is ok, run cdc verify again',
+    };
   if (lastScan.parityPct < 100)
     return {
       ok: false,
-      detail: `the last scan (${iso(lastScan.finishedAt)}) found parity ${lastScan.parityPct}%: run cdc verify --repair, then cdc verify`,
+      detail: `the last scan (${at}) found parity ${lastScan.parityPct}%: run cdc verify --repair, then cdc verify`,
     };
   if (gaps?.lastGapAt != null && lastScan.finishedAt < gaps.lastGapAt)
     return {
