@@ -11,6 +11,7 @@ import { controlKeys, createRedisClient, type ScanSummary } from '@cdc/redis';
 import {
   bootPipeline,
   expectReplicated,
+  findFreePort,
   startRedisServer,
   testConfig,
   type TestRedisServer,
@@ -85,7 +86,7 @@ describe('cdc verify: two-sided scan, repair through the log', { timeout: 300_00
     child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
     const code = await exited(child);
     if (!out.trim()) throw new Error(`cdc verify printed no report (exit ${code}); stderr:\n${err}`);
-    return { code, out };
+    return { code, out, err };
   }
 
   async function verify(
@@ -348,5 +349,61 @@ describe('cdc verify: two-sided scan, repair through the log', { timeout: 300_00
     expect(report.keysScanned).toBeGreaterThanOrEqual(keys.length + created.length); // SCAN may repeat, never skip
     expect(report.classes).toMatchObject({ match: 296, value: 4, missing: 3, extra: 0, 'in-flight': 0 });
     expect(existsSync(checkpointFile)).toBe(false);
+  });
+
+  it('the applier behind, or Kafka away: nothing confirmed, but not parity either (exit 3, keys in flight)', async () => {
+    const config = testConfig({ REDIS_DB: '10' });
+    const r = await connect(config);
+    const keys = Array.from({ length: 12 }, (_, i) => `${config.sourceId}:behind:${i}`);
+    ({ app } = await bootPipeline(config, [CaptureModule]));
+    let applier: INestApplicationContext | undefined = (await bootPipeline(config, [ApplierModule])).app;
+    try {
+      for (const key of keys) await r.set(key, 'a');
+      await expectReplicated(config, r, keys);
+      // The applier stops (the failure policy, a crash); capture goes on producing the newer values.
+      await applier.close();
+      applier = undefined;
+      for (const key of keys) await r.set(key, 'b');
+
+      const { code, report } = await verify(config);
+      expect(code, JSON.stringify(report)).toBe(3);
+      expect(report).toMatchObject({
+        verdict: 'in-flight',
+        mismatches: 0,
+        inFlight: keys.length,
+        parityPct: 0,
+      });
+      expect((report as Report & { advice: string }).advice).toContain(`${keys.length} keys still in flight`);
+      // What `cdc status`'s scan check reads: the in-flight count, so it fails with the fix.
+      const summary = JSON.parse(
+        (await r.get(controlKeys.lastScan(config.sourceId, config.table))) ?? 'null',
+      ) as ScanSummary | null;
+      expect(summary).toMatchObject({ inFlight: keys.length, mismatches: 0, parityPct: 0 });
+
+      // Kafka unreachable: the progress is unknown, said on stderr and in the report; still exit 3, not 0.
+      const dead = `127.0.0.1:${await findFreePort()}`;
+      const child = spawn(process.execPath, [CLI, 'verify', '--match', `${config.sourceId}:*`], {
+        env: { ...cliEnv(config), KAFKA_BROKERS: dead },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      let err = '';
+      child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+      expect(await exited(child), out + err).toBe(3);
+      expect(err).toContain(`warning: Kafka at ${dead} not reachable`);
+      expect(out).toContain("Warning: the pipeline's progress could not be read");
+      expect(out).toContain(`Not proven: ${keys.length} keys still in flight`);
+      expect(out).toMatch(/confirmed mismatches/);
+
+      // The applier resumes and catches up: the gate opens.
+      applier = (await bootPipeline(config, [ApplierModule])).app;
+      await expectReplicated(config, r, keys, { timeoutMs: 120_000 });
+      const after = await verify(config);
+      expect(after.code).toBe(0);
+      expect(after.report).toMatchObject({ verdict: 'parity', inFlight: 0, parityPct: 100 });
+    } finally {
+      await applier?.close();
+    }
   });
 });
