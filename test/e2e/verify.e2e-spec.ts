@@ -259,7 +259,7 @@ describe('cdc verify: two-sided scan, repair through the log', { timeout: 300_00
     // The readable summary (no --json) says the same, with nines, and how to fix it.
     const human = await run(config, [], false);
     expect(human.code).toBe(2);
-    expect(human.out).toContain('Parity: 14.2857% (0.0 nines)');
+    expect(human.out).toContain('Parity: 14.2857% proven (30 confirmed mismatches, 0.0 nines).');
     expect(human.out).toMatch(/extra\s+30\s+0\.0 nines\s+e\.g\. /);
     expect(human.out).toContain('npx cdc verify --repair');
 
