@@ -75,6 +75,11 @@ export interface SettleDeps {
   readonly waitMs?: number;
   /** Pause between looks while keys are in flight (default 500 ms). */
   readonly pollMs?: number;
+  /**
+   * A key whose item moved on since the first look: keep checking its newer state here (the scan: nothing else
+   * will) instead of leaving it in flight (the stream check: the newer stream record has its own check).
+   */
+  readonly followSuperseded?: boolean;
 }
 
 interface Look {
@@ -121,18 +126,20 @@ export async function settle(
   const marks = new Map<number, Mark>();
   const details = new Map<number, string>();
   const started = Date.now();
+  /** What is being checked now per suspect: its first look, or the newer state it moved on to. */
+  const current = [...suspects];
   let pending = suspects.map((_, i) => i);
   for (;;) {
     const progress = deps.watch ? await deps.watch.progress() : undefined;
     const looks = await look(
       deps,
-      pending.map((i) => suspects[i] as Suspect),
+      pending.map((i) => current[i] as Suspect),
     );
     const now = Date.now();
     const unmarked: number[] = [];
     const still: number[] = [];
     pending.forEach((i, j) => {
-      const s = suspects[i] as Suspect;
+      const s = current[i] as Suspect;
       const l = looks[j] as Look;
       if (l.state.notCarried) {
         set(i, { verdict: 'not-carried', version: l.version, notCarried: l.state.notCarried });
@@ -158,7 +165,16 @@ export async function settle(
         case 'match':
           set(i, { verdict: 'match', version: l.version });
           return;
-        case 'superseded': // this look belongs to the old state: the newer one has its own check
+        case 'superseded':
+          if (deps.followSuperseded) {
+            // The pipeline delivered a newer state meanwhile: judge that one, against a fresh mark.
+            current[i] = { ...s, firstVersion: l.version, firstAt: now };
+            marks.delete(i);
+            details.set(i, 'the item moved on during the check; checking its newer state');
+            still.push(i);
+            return;
+          }
+          // This look belongs to the old state: the newer one has its own check (its stream record).
           set(i, { verdict: 'in-flight', version: s.firstVersion });
           return;
         case 'confirmed':
@@ -177,12 +193,12 @@ export async function settle(
     if (pending.length === 0) break;
     if (now - started >= (deps.waitMs ?? deps.limitMs)) {
       for (const i of pending)
-        set(i, { verdict: 'in-flight', version: suspects[i]?.firstVersion ?? null, detail: details.get(i) });
+        set(i, { verdict: 'in-flight', version: current[i]?.firstVersion ?? null, detail: details.get(i) });
       break;
     }
     const marked =
       unmarked.length > 0 && deps.watch
-        ? await deps.watch.mark(unmarked.map((i) => suspects[i]?.key as Buffer))
+        ? await deps.watch.mark(unmarked.map((i) => current[i]?.key as Buffer))
         : null;
     if (marked && !('unknown' in marked)) {
       marked.forEach((m, j) => marks.set(unmarked[j] as number, m));

@@ -129,4 +129,37 @@ describe('settle: the recheck loop', () => {
     const { watch: _watch, ...graceOnly } = deps;
     expect(await settle(graceOnly, [suspect(5n)])).toEqual([{ verdict: 'value', version: 5n }]);
   });
+
+  it('the scan follows an item that moved on to its newer state; the stream check leaves that to the newer record', async () => {
+    let item = itemAt('old', 5n);
+    let redis = 'new';
+    const { deps } = fakes({ item: () => item, redis: 'unused', committed: () => 3n }); // the applier behind
+    const source = {
+      read: (keys: readonly Buffer[]) =>
+        Promise.resolve(
+          keys.map((): SourceState => ({
+            value: { type: 'string', data: Buffer.from(redis) },
+            expireAtMs: null,
+            readAtMs: Date.now(),
+            notCarried: null,
+          })),
+        ),
+    } as unknown as SourceReader;
+    // The item moves to v6 while Redis has already moved on to 'newer': a superseded first look.
+    const moveOn = () => {
+      item = itemAt('new', 6n);
+      redis = 'newer';
+    };
+    setTimeout(moveOn, 20);
+    const [stream] = (await settle({ ...deps, source, waitMs: 2_000 }, [suspect(5n)])) ?? [];
+    expect(stream).toEqual({ verdict: 'in-flight', version: 5n });
+
+    item = itemAt('old', 5n);
+    redis = 'new';
+    setTimeout(moveOn, 20);
+    setTimeout(() => (item = itemAt('newer', 7n)), 120); // then the applier delivers the newest state
+    const [scan] =
+      (await settle({ ...deps, source, waitMs: 2_000, followSuperseded: true }, [suspect(5n)])) ?? [];
+    expect(scan).toEqual({ verdict: 'match', version: 7n });
+  });
 });

@@ -386,6 +386,7 @@ export class TwoSidedScan {
         limitMs,
         waitMs: Math.min(limitMs, this.deps.inFlightWaitMs ?? Math.max(10_000, graceMs * 5)),
         captureAliveWithinMs: this.deps.captureAliveWithinMs ?? 10_000,
+        followSuperseded: true,
       },
       suspects,
       ctx.signal,
