@@ -143,4 +143,32 @@ describe('ConsumerLagWatch', () => {
     w.committed({ topic: 't', partition: 0, offset: '10', highWatermark: '10' });
     expect(values.size).toBe(0);
   });
+
+  it('a stop() during the first connect still closes the connection that connect opens', async () => {
+    let connected = false;
+    let finishConnect = () => {};
+    const admin = {
+      connect: () =>
+        new Promise<void>((resolve) => {
+          finishConnect = () => {
+            connected = true;
+            resolve();
+          };
+        }),
+      disconnect: () => {
+        connected = false;
+        return Promise.resolve();
+      },
+    };
+    const w = new ConsumerLagWatch(admin as unknown as Admin, {
+      group: 'g',
+      topic: 't',
+      gauge: { set: () => {} },
+    });
+    const refresh = w.refresh();
+    await w.stop(50);
+    finishConnect();
+    await refresh;
+    expect(connected).toBe(false);
+  });
 });

@@ -85,7 +85,11 @@ export class ConsumerLagWatch {
         await this.admin.connect();
         this.connected = true;
       }
-      if (this.stopped) return;
+      if (this.stopped) {
+        // stop() ran while the connect was in flight: its disconnect came too early to close this connection.
+        await this.admin.disconnect().catch(() => undefined);
+        return;
+      }
       const [watermarks, [committed]] = await Promise.all([
         this.admin.fetchTopicOffsets(topic),
         this.admin.fetchOffsets({ groupId: group, topics: [topic] }),
