@@ -103,11 +103,11 @@ describe('shutdown always ends', () => {
       const { code, ms, output } = r as { code: number | null | 'hung'; ms: number; output: string };
       expect(code, output.slice(-3_000)).not.toBe('hung');
       expect(ms).toBeLessThan(DEADLINE_MS + MARGIN_MS);
-      // 0: drained (what could not be was dropped, each stage says so); 75: the deadline cut it short.
-      expect([0, 75]).toContain(code);
-      const report = code === 0 ? 'Stopped. Last status:' : `Stopped at the ${DEADLINE_MS / 1000} s deadline`;
-      expect(output).toContain(report);
-      if (code === 75) expect(output).toMatch(/still waiting for \w+\.\w+/);
+      // 0: each stage drained or said what it gave up on within its share of the deadline (stageBudget), so
+      // even with every engine gone the deadline itself (exit 75) is never what stops it.
+      expect(code, output.slice(-3_000)).toBe(0);
+      expect(output).toContain('Stopped. Last status:');
+      expect(output).not.toMatch(/still waiting for \w+\.\w+/);
     },
   );
 });

@@ -17,7 +17,7 @@ import {
   Metrics,
   RecentSamples,
   settlesWithin,
-  stageStopMs,
+  stageBudget,
 } from '@cdc/observability';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { APPLIER_OPTIONS, type ApplierOptions, type ApplierTarget, resolveTarget } from './applier-options';
@@ -184,14 +184,14 @@ export class ApplierService implements OnApplicationBootstrap, OnApplicationShut
     clearInterval(this.reminder);
     // Drains the in-flight batch (and its commit) before leaving the group; with Kafka or DynamoDB gone, not
     // for ever: an uncommitted batch is consumed again by the next member (duplicates are no-ops).
-    const budget = stageStopMs(this.config);
-    if (!(await settlesWithin(this.consumer?.stop(), budget - 1_000)))
+    const budget = stageBudget(this.config);
+    if (!(await settlesWithin(this.consumer?.stop(), budget.drainMs)))
       this.log.warn(
-        { waitedMs: budget - 1_000 },
+        { waitedMs: budget.drainMs },
         'the in-flight batch or leaving the group did not finish in time; stopping without them (the events are consumed again)',
       );
-    await settlesWithin(this.dlq?.disconnect(), 1_000);
-    await settlesWithin(this.lag?.stop(), 1_000);
+    await settlesWithin(this.dlq?.disconnect(), budget.left() / 2);
+    await settlesWithin(this.lag?.stop(), budget.left());
     this.dynamo?.destroy();
   }
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { CdcConfig, type KafkaConfig, type RedisConfig } from '@cdc/config';
 import { createKafka, ensureChangeTopics, orderedProducer, type Producer } from '@cdc/kafka';
-import { HealthRegistry, LOGGER, type Logger, Metrics, settlesWithin, stageStopMs } from '@cdc/observability';
+import { HealthRegistry, LOGGER, type Logger, Metrics, settlesWithin, stageBudget } from '@cdc/observability';
 import {
   ensureNotifications,
   formatSlots,
@@ -287,17 +287,17 @@ export class CaptureService implements OnApplicationBootstrap, OnApplicationShut
       await this.subscriber?.stop();
       await this.pipeline?.stop();
     })();
-    const drainMs = Math.max(500, stageStopMs(this.config) - 2_000);
-    if (!(await settlesWithin(graceful, drainMs)))
+    const budget = stageBudget(this.config);
+    if (!(await settlesWithin(graceful, budget.drainMs)))
       this.log.warn(
-        { pending: this.stats.pending, waitedMs: drainMs },
+        { pending: this.stats.pending, waitedMs: budget.drainMs },
         'shutdown: pending reads not produced in time; dropping them (the next start rescans)',
       );
     this.subscriber?.disconnect();
     this.source?.close();
     this.cluster?.close();
     // Whatever still waits on a dropped connection settles now; a stuck wait must not hold the exit.
-    await settlesWithin(graceful, 1_000);
-    await settlesWithin(this.producer?.disconnect(), 1_000);
+    await settlesWithin(graceful, budget.left() / 2);
+    await settlesWithin(this.producer?.disconnect(), budget.left());
   }
 }

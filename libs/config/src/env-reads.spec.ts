@@ -157,6 +157,71 @@ describe('settingsOf', () => {
     }
   });
 
+  it('carries every variable of the schema: each one set apart from its default survives the round trip', () => {
+    // Every schema variable, each with a value other than its default. A variable added to the schema must be
+    // added here (the first assertion), and to settingsOf (the round trip), or a child silently gets the default.
+    const everything: Record<string, string> = {
+      REDIS_URL: 'redis://:pw@10.0.0.1:7000',
+      REDIS_DB: '3',
+      REDIS_READ_FROM: 'replica',
+      REDIS_REPLICA_URL: 'redis://10.0.0.9:7000',
+      KAFKA_BROKERS: 'k1:9092',
+      KAFKA_CLIENT_ID: 'cdc-x',
+      KAFKA_SSL: 'true',
+      KAFKA_SASL_MECHANISM: 'plain',
+      KAFKA_SASL_USERNAME: 'u',
+      KAFKA_SASL_PASSWORD: 'p',
+      DYNAMODB_ENDPOINT: 'http://127.0.0.1:8001',
+      AWS_REGION: 'eu-west-2',
+      CDC_SOURCE_ID: 'every',
+      CDC_TABLE: 't_every',
+      CDC_TOPIC: 'topic.every',
+      CDC_TOPIC_PARTITIONS: '12',
+      CDC_TOPIC_REPLICATION_FACTOR: '3',
+      CDC_CREATE_TABLE: 'false',
+      CDC_WRITER: 'w-every',
+      CDC_TOMBSTONE_TTL_SECONDS: '3600',
+      CDC_CAPTURE_BATCH_SIZE: '77',
+      CDC_CAPTURE_LINGER_MS: '9',
+      CDC_CAPTURE_NOTIFY_PAUSE_MS: '7',
+      CDC_HEARTBEAT_INTERVAL_MS: '1500',
+      CDC_HEARTBEAT_TIMEOUT_MS: '6500',
+      CDC_RECONCILE_RATE: '123',
+      CDC_MAX_EVENT_BYTES: '5000',
+      CDC_APPLIER_CONCURRENCY: '5',
+      CDC_APPLIER_GROUP: 'g-every',
+      CDC_VERIFIER_GRACE_MS: '2500',
+      CDC_VERIFIER_WINDOW_MS: '60000',
+      CDC_VERIFIER_IN_FLIGHT_LIMIT_MS: '70000',
+      CDC_READY_MAX_CONSUMER_LAG: '11',
+      CDC_READY_MAX_LAG_P99_MS: '4000',
+      CDC_STARTUP_TIMEOUT_MS: '4321',
+      CDC_SHUTDOWN_TIMEOUT_MS: '5432',
+      HTTP_PORT: '9191',
+      LOG_LEVEL: 'warn',
+      PROFILES_TABLE: 'p_every',
+    };
+    // Not carried by settingsOf, each for its reason: files (their contents are in the config, not the path),
+    // the other Redis topologies (the Sentinel case above), AWS credentials and the region alias (the SDK's chain),
+    // the CLI's home (a child runs in its own).
+    const elsewhere = [
+      'REDIS_TLS_CA_FILE',
+      'KAFKA_SSL_CA_FILE',
+      'REDIS_SENTINELS',
+      'REDIS_SENTINEL_NAME',
+      'REDIS_SENTINEL_PASSWORD',
+      'AWS_DEFAULT_REGION',
+      'AWS_ACCESS_KEY_ID',
+      'AWS_SECRET_ACCESS_KEY',
+      'CDC_HOME',
+    ];
+    expect([...Object.keys(everything), ...elsewhere].sort()).toEqual([...ENV_NAMES].sort());
+    const config = loadConfig(everything);
+    const defaults = loadConfig({ REDIS_URL: everything.REDIS_URL, KAFKA_BROKERS: 'k1:9092' });
+    expect(config.shutdownTimeoutMs).not.toBe(defaults.shutdownTimeoutMs);
+    expect(loadConfig(toEnv(settingsOf(config)))).toEqual(config);
+  });
+
   it('leaves names derived from the source unset, so a child given another source derives its own', () => {
     const settings = settingsOf(loadConfig({ CDC_SOURCE_ID: 'a', CDC_TABLE: 'custom' }));
     expect(settings).toMatchObject({ CDC_SOURCE_ID: 'a', CDC_TABLE: 'custom' });

@@ -21,7 +21,7 @@ describe('pauseDelayMs', () => {
 
 /** A kafkajs consumer reduced to what BatchConsumer calls: run() hands over eachBatch, the rest is recorded. */
 function fakeConsumer() {
-  const calls = { paused: [] as unknown[], commits: [] as unknown[] };
+  const calls = { paused: [] as unknown[], commits: [] as unknown[], resumed: [] as number[] };
   let eachBatch: ((payload: EachBatchPayload) => Promise<void>) | undefined;
   const consumer = {
     events: { GROUP_JOIN: 'join', CRASH: 'crash', STOP: 'stop' },
@@ -54,7 +54,7 @@ function fakeConsumer() {
       isStale: () => false,
       pause: () => {
         partitionPaused = true;
-        return () => undefined;
+        return () => calls.resumed.push(partition);
       },
       resolveOffset: (o: string) => resolved.push(o),
     } as unknown as EachBatchPayload);
@@ -104,5 +104,28 @@ describe('BatchConsumer failure decisions', () => {
     expect(fake.calls.commits).toHaveLength(1);
     expect(c.stopped).toBeUndefined();
     await c.stop();
+  });
+
+  it('a retry decided after another partition stopped the topic never resumes its partition', async () => {
+    const fake = fakeConsumer();
+    let failSlow: (err: Error) => void = () => undefined;
+    const c = new BatchConsumer(fake.consumer, {
+      decide: (err) =>
+        err.message === 'gone' ? { action: 'stop', message: 'table gone' } : { action: 'retry', delayMs: 1 },
+    });
+    await c.start('t', (batch) =>
+      batch.partition === 1
+        ? new Promise<void>((_resolve, reject) => (failSlow = reject))
+        : Promise.reject(new Error('gone')),
+    );
+    const slow = fake.deliver(1, ['5']); // in flight on partition 1 while partition 0 stops the topic
+    await fake.deliver(0, ['9']);
+    expect(c.stopped?.partition).toBe(0);
+    failSlow(new Error('throttled'));
+    expect((await slow).resolved).toEqual([]);
+    await new Promise((r) => setTimeout(r, 20)); // past the retry delay it would have used
+    expect(fake.calls.resumed).toEqual([]);
+    expect(c.paused).toEqual([]);
+    expect(fake.calls.commits).toEqual([]);
   });
 });

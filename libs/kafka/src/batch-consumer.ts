@@ -189,6 +189,12 @@ export class BatchConsumer {
         this.halt(payload, messages[0]?.offset ?? '', err as Error, decision.message);
         return;
       }
+      // Stopped by another partition's batch meanwhile: a retry's resume would re-open this partition under the
+      // topic-wide pause (kafkajs would fetch it again and again), so this one stays paused with the rest.
+      if (this.stoppedBy) {
+        payload.pause();
+        return;
+      }
       this.failures.set(id, attempt);
       this.errors.set(id, (err as Error).message);
       const delayMs = decision.delayMs;
@@ -198,7 +204,7 @@ export class BatchConsumer {
         id,
         setTimeout(() => {
           this.resumes.delete(id);
-          resume();
+          if (!this.stoppedBy) resume();
         }, delayMs),
       );
       this.opts.onPause?.({

@@ -32,17 +32,17 @@ describe('groupLag', () => {
         { partition: 2, offset: '7' },
       ]),
     ).toEqual([
-      { partition: 0, lag: 0 },
-      { partition: 1, lag: 5 },
-      { partition: 2, lag: 0 },
+      { partition: 0, end: '30', committed: '30', lag: 0 },
+      { partition: 1, end: '50', committed: '45', lag: 5 },
+      { partition: 2, end: '7', committed: '7', lag: 0 },
     ]);
   });
 
   it('counts everything a partition still holds where the group never committed (-1 or absent)', () => {
     expect(groupLag(watermarks, [{ partition: 0, offset: '-1' }])).toEqual([
-      { partition: 0, lag: 30 },
-      { partition: 1, lag: 40 },
-      { partition: 2, lag: 0 },
+      { partition: 0, end: '30', committed: null, lag: 30 },
+      { partition: 1, end: '50', committed: null, lag: 40 },
+      { partition: 2, end: '7', committed: null, lag: 0 },
     ]);
   });
 });
@@ -142,5 +142,33 @@ describe('ConsumerLagWatch', () => {
     await refresh;
     w.committed({ topic: 't', partition: 0, offset: '10', highWatermark: '10' });
     expect(values.size).toBe(0);
+  });
+
+  it('a stop() during the first connect still closes the connection that connect opens', async () => {
+    let connected = false;
+    let finishConnect = () => {};
+    const admin = {
+      connect: () =>
+        new Promise<void>((resolve) => {
+          finishConnect = () => {
+            connected = true;
+            resolve();
+          };
+        }),
+      disconnect: () => {
+        connected = false;
+        return Promise.resolve();
+      },
+    };
+    const w = new ConsumerLagWatch(admin as unknown as Admin, {
+      group: 'g',
+      topic: 't',
+      gauge: { set: () => {} },
+    });
+    const refresh = w.refresh();
+    await w.stop(50);
+    finishConnect();
+    await refresh;
+    expect(connected).toBe(false);
   });
 });

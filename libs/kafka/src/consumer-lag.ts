@@ -14,14 +14,14 @@ export function lagAfterCommit(highWatermark: string, nextOffset: string): numbe
 export function groupLag(
   watermarks: ReadonlyArray<{ partition: number; high: string; low: string }>,
   committed: ReadonlyArray<{ partition: number; offset: string }>,
-): Array<{ partition: number; lag: number }> {
+): Array<{ partition: number; end: string; committed: string | null; lag: number }> {
   const byPartition = new Map(committed.map((c) => [c.partition, c.offset]));
   return [...watermarks]
     .sort((a, b) => a.partition - b.partition)
     .map(({ partition, high, low }) => {
       const offset = byPartition.get(partition);
-      const from = offset !== undefined && BigInt(offset) >= 0n ? offset : low;
-      return { partition, lag: lagAfterCommit(high, from) };
+      const done = offset !== undefined && BigInt(offset) >= 0n ? offset : null;
+      return { partition, end: high, committed: done, lag: lagAfterCommit(high, done ?? low) };
     });
 }
 
@@ -85,7 +85,11 @@ export class ConsumerLagWatch {
         await this.admin.connect();
         this.connected = true;
       }
-      if (this.stopped) return;
+      if (this.stopped) {
+        // stop() ran while the connect was in flight: its disconnect came too early to close this connection.
+        await this.admin.disconnect().catch(() => undefined);
+        return;
+      }
       const [watermarks, [committed]] = await Promise.all([
         this.admin.fetchTopicOffsets(topic),
         this.admin.fetchOffsets({ groupId: group, topics: [topic] }),

@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { DependencyError, listenError, retryDelayMs, retryDependency } from './startup';
-import { settlesWithin, stageStopMs } from './shutdown-budget';
+import { settlesWithin, stageBudget, stageStopMs } from './shutdown-budget';
 
 const silent = pino({ level: 'silent' });
 
@@ -93,5 +93,21 @@ describe('settlesWithin', () => {
 
   it('gives each of the three stages a third of the deadline', () => {
     expect(stageStopMs({ shutdownTimeoutMs: 15_000 })).toBe(5_000);
+  });
+
+  it('a stage is a deadline: drain plus every close never outlasts its share, even at the smallest timeout', () => {
+    for (const shutdownTimeoutMs of [1_000, 3_000, 15_000, 600_000]) {
+      let t = 0;
+      const budget = stageBudget({ shutdownTimeoutMs }, () => t);
+      const stage = stageStopMs({ shutdownTimeoutMs });
+      expect(budget.drainMs).toBeGreaterThan(0);
+      t += budget.drainMs; // the drain used all of its time (an engine gone)
+      t += budget.left() / 2; // the first close timed out too
+      t += budget.left(); // and the last
+      expect(t).toBeLessThanOrEqual(stage);
+      expect(budget.left()).toBe(0);
+      t += 1_000;
+      expect(budget.left()).toBe(0); // never negative
+    }
   });
 });

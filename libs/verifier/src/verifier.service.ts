@@ -9,7 +9,7 @@ import {
   type StreamRecord,
 } from '@cdc/dynamo';
 import { type Admin, createKafka } from '@cdc/kafka';
-import { HealthRegistry, LOGGER, type Logger, Metrics, settlesWithin, stageStopMs } from '@cdc/observability';
+import { HealthRegistry, LOGGER, type Logger, Metrics, settlesWithin, stageBudget } from '@cdc/observability';
 import { decodeText } from '@cdc/parity';
 import { type ControlClient, controlKeys, openSourceAccess, type SourceAccess } from '@cdc/redis';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -279,19 +279,19 @@ export class VerifierService implements OnApplicationBootstrap, OnApplicationShu
       await Promise.allSettled(this.rechecks);
       await this.publish();
     })();
-    const drainMs = Math.max(500, stageStopMs(this.config) - 1_000);
-    if (!(await settlesWithin(graceful, drainMs)))
+    const budget = stageBudget(this.config);
+    if (!(await settlesWithin(graceful, budget.drainMs)))
       this.log.warn(
-        { waitedMs: drainMs },
+        { waitedMs: budget.drainMs },
         'shutdown: the stream reader did not stop in time; dropping its connections',
       );
     await settlesWithin(
       this.admin?.disconnect().catch(() => undefined),
-      1_000,
+      budget.left() / 2,
     );
     this.source?.close();
     this.dynamo?.destroy();
     this.streams?.destroy();
-    await settlesWithin(graceful, 500);
+    await settlesWithin(graceful, budget.left());
   }
 }

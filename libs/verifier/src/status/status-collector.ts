@@ -1,6 +1,6 @@
 import type { CdcConfig } from '@cdc/config';
 import type { DlqStanding } from '@cdc/contracts';
-import { type Admin, DlqStore, type Kafka } from '@cdc/kafka';
+import { type Admin, DlqStore, groupLag, isUnknownTopic, type Kafka } from '@cdc/kafka';
 import {
   controlKeys,
   type GapRecord,
@@ -53,23 +53,12 @@ export interface StatusReport extends Readiness {
   readonly lastScan: ScanSummary | null;
 }
 
-/**
- * Lag per partition = end offset - committed offset of the applier's group; a partition the group never
- * committed on lags by everything it still holds (end - start: retention may have removed the rest).
- */
+/** Lag per partition of the applier's group: the same figure as the `cdc_applier_consumer_lag` gauge. */
 export function partitionLags(
   watermarks: ReadonlyArray<{ partition: number; high: string; low: string }>,
   committed: ReadonlyArray<{ partition: number; offset: string }>,
 ): PartitionOffsets[] {
-  const byPartition = new Map(committed.map((c) => [c.partition, c.offset]));
-  return [...watermarks]
-    .sort((a, b) => a.partition - b.partition)
-    .map(({ partition, high, low }) => {
-      const offset = byPartition.get(partition);
-      const done = offset !== undefined && BigInt(offset) >= 0n ? offset : null;
-      const lag = BigInt(high) - BigInt(done ?? low);
-      return { partition, end: high, committed: done, lag: Number(lag > 0n ? lag : 0n) };
-    });
+  return groupLag(watermarks, committed);
 }
 
 /** Readiness thresholds from the configuration (the rest keep their documented defaults). */
@@ -81,17 +70,11 @@ export function readinessOptions(config: CdcConfig): Partial<ReadinessOptions> {
   };
 }
 
-const unknown = (err: unknown, topic: string): Unknown => {
-  // kafkajs reports it directly, or as the cause once its retries are spent.
-  const e = err as { type?: string; cause?: { type?: string } };
-  const type = e.type ?? e.cause?.type;
-  return {
-    unknown:
-      type === 'UNKNOWN_TOPIC_OR_PARTITION'
-        ? `topic ${topic} does not exist (capture creates it when it starts)`
-        : `${(err as Error).message} (is Kafka reachable?)`,
-  };
-};
+const unknown = (err: unknown, topic: string): Unknown => ({
+  unknown: isUnknownTopic(err)
+    ? `topic ${topic} does not exist (capture creates it when it starts)`
+    : `${(err as Error).message} (is Kafka reachable?)`,
+});
 
 function json<T>(text: string | null): T | null {
   if (text === null) return null;
