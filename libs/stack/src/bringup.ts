@@ -2,7 +2,7 @@ import { StackError } from './errors';
 import type { Launched } from './engines/common';
 import { isAlive, tailFile, type ExitInfo } from './process';
 import { probeEngine, waitReady } from './probes';
-import type { EngineRecord } from './state';
+import { type EngineRecord, type StackState, writeState } from './state';
 import { CLUSTER_NODE_NAMES, type ClusterNodeName, type EngineName, type EngineStatus } from './types';
 
 const perClusterNode = <T>(v: T) =>
@@ -116,4 +116,30 @@ export async function allOrFirstError<T>(tasks: Array<(abort: Abort) => Promise<
     throw failures.find((e) => !(e instanceof Error && e.message === ABORTED)) ?? failures[0];
   }
   return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
+}
+
+/**
+ * A spawned engine, recorded in the stack state at once (if this process dies now, stackDown still finds it),
+ * then waited for until it answers; its readyMs is recorded too. `cdc stack up` and the restart of dead engines
+ * both bring engines up this way.
+ */
+export async function recordUntilReady(
+  l: Launched,
+  state: StackState,
+  stateDir: string,
+  timeoutMs: number,
+  abort: Abort,
+): Promise<EngineRecord> {
+  const rec: EngineRecord = {
+    pid: l.spawned.pid,
+    port: l.port,
+    endpoint: l.endpoint,
+    logFile: l.logFile,
+    startedAt: new Date(l.since).toISOString(),
+  };
+  state.engines[l.name] = rec;
+  writeState(stateDir, state);
+  rec.readyMs = await awaitNativeReady(l, timeoutMs, abort);
+  writeState(stateDir, state);
+  return rec;
 }

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Abort, allOrFirstError, awaitNativeReady, DEFAULT_READY_TIMEOUT_MS, statusOf } from './bringup';
+import { type Abort, allOrFirstError, DEFAULT_READY_TIMEOUT_MS, recordUntilReady, statusOf } from './bringup';
 import { StackError } from './errors';
 import type { Launched, LaunchContext } from './engines/common';
 import { type DynamoDbLocalDist, launchDynamo } from './engines/dynamodb';
@@ -25,7 +25,7 @@ import {
   portTakenMessage,
   restartDetail,
 } from './restart-plan';
-import { endpointsOf, writeState, type EngineRecord, type StackState } from './state';
+import { endpointsOf, type EngineRecord, type StackState } from './state';
 import {
   CLUSTER_NODE_NAMES,
   type ClusterNodeName,
@@ -149,17 +149,7 @@ export async function restartDeadEngines(
     const logFile = join(stateDir, `${name}.log`);
     if (existsSync(logFile)) renameSync(logFile, `${logFile}.prev`); // the dead run's log, for a post-mortem
     const l = await launchers[name]();
-    const r: EngineRecord = {
-      pid: l.spawned.pid,
-      port: l.port,
-      endpoint: l.endpoint,
-      logFile: l.logFile,
-      startedAt: new Date(l.since).toISOString(),
-    };
-    state.engines[name] = r;
-    writeState(stateDir, state);
-    r.readyMs = await awaitNativeReady(l, timeouts[name], abort);
-    writeState(stateDir, state);
+    const r = await recordUntilReady(l, state, stateDir, timeouts[name], abort);
     const detail = restartDetail(name, l.port, topology, fate);
     log(`${detail}, ready in ${r.readyMs} ms (pid ${l.spawned.pid})`);
     restarted.set(name, { status: statusOf(name, r, true, true), detail });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, realpathSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { type Abort, allOrFirstError, awaitNativeReady, DEFAULT_READY_TIMEOUT_MS, statusOf } from './bringup';
+import { type Abort, allOrFirstError, DEFAULT_READY_TIMEOUT_MS, recordUntilReady, statusOf } from './bringup';
 import { StackError } from './errors';
 import { ensureDocker } from './docker';
 import { dockerRunning, dockerStop, upDocker } from './stack-docker';
@@ -21,15 +21,7 @@ import { findStackProcesses, isAlive, ownedBy, stopGroup } from './process';
 import { probeEngine } from './probes';
 import { restartDeadEngines, type NativeTools } from './restart';
 import { keptAction, startedAction } from './restart-plan';
-import {
-  endpointsOf,
-  readState,
-  removeState,
-  withLock,
-  writeState,
-  type EngineRecord,
-  type StackState,
-} from './state';
+import { endpointsOf, readState, removeState, withLock, type EngineRecord, type StackState } from './state';
 import {
   ALL_ENGINE_NAMES,
   CLUSTER_NODE_NAMES,
@@ -221,18 +213,7 @@ async function upNative(
   };
   const bringUp = async (launch: () => Promise<Launched> | Launched, abort: Abort) => {
     const l = await launch();
-    const rec: EngineRecord = {
-      pid: l.spawned.pid,
-      port: l.port,
-      endpoint: l.endpoint,
-      logFile: l.logFile,
-      startedAt: new Date(l.since).toISOString(),
-    };
-    // Recorded as soon as it exists: if this process dies now, stackDown still finds it.
-    state.engines[l.name] = rec;
-    writeState(stateDir, state);
-    rec.readyMs = await awaitNativeReady(l, timeouts[l.name], abort);
-    writeState(stateDir, state);
+    const rec = await recordUntilReady(l, state, stateDir, timeouts[l.name], abort);
     log(`${l.name} ready in ${rec.readyMs} ms (pid ${l.spawned.pid}, ${l.endpoint})`);
     return statusOf(l.name, rec, true, true);
   };
