@@ -1,6 +1,7 @@
 export * from './capture.module';
 export * from './capture.service';
 export * from './capture-pipeline';
+export * from './capture-writer';
 export * from './checkpoints';
 export * from './gap-monitor';
 export * from './keyspace-scanner';

@@ -1,8 +1,8 @@
 import type { CdcConfig } from '@cdc/config';
-import { createKafka, ensureChangeTopics, orderedProducer } from '@cdc/kafka';
+import { createKafka } from '@cdc/kafka';
 import type { Logger, Metrics } from '@cdc/observability';
 import { openSourceAccess, type SourceAccess } from '@cdc/redis';
-import { CapturePipeline } from './capture-pipeline';
+import { type CaptureWriter, openCaptureWriter } from './capture-writer';
 import { FileCheckpointStore } from './checkpoints';
 import { KeyspaceScanner, type ScanResult } from './keyspace-scanner';
 
@@ -37,24 +37,16 @@ export async function runSnapshot(
 ): Promise<SnapshotSummary> {
   const { redis: redisCfg, kafka: kafkaCfg } = config.require('redis', 'kafka');
   const kafka = createKafka(kafkaCfg, logger);
-  const producer = orderedProducer(kafka);
   const started = Date.now();
   let source: SourceAccess | undefined;
+  let writer: CaptureWriter | undefined;
   try {
     // Scans and reads where capture reads (REDIS_READ_FROM): on a replica, the primary pays nothing; on a
     // Redis Cluster, every shard is scanned in turn.
     source = await openSourceAccess(redisCfg, 'cdc-snapshot');
     const access = source;
-    await ensureChangeTopics(kafka, config);
-    await producer.connect();
-    const pipeline = CapturePipeline.fromConfig(
-      config,
-      access.reader,
-      redisCfg.db,
-      producer,
-      metrics,
-      logger,
-    );
+    writer = await openCaptureWriter(config, kafka, access.reader, metrics, logger);
+    const { pipeline } = writer;
     const checkpoints = new FileCheckpointStore(opts.checkpointFile);
     const previous = opts.resume ? await checkpoints.load() : null;
     if (!opts.resume) await checkpoints.clear();
@@ -78,7 +70,7 @@ export async function runSnapshot(
     });
     return { ...result, durationMs: Date.now() - started, resumed: previous !== null };
   } finally {
-    await producer.disconnect().catch(() => undefined);
+    await writer?.close();
     source?.close();
   }
 }

@@ -1,10 +1,10 @@
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { join } from 'node:path';
 import { SingleBar } from 'cli-progress';
-import { CapturePipeline, RateLimiter } from '@cdc/capture';
+import { openCaptureWriter, RateLimiter } from '@cdc/capture';
 import { type CdcConfig, ConfigError, type RedisConfig } from '@cdc/config';
 import { createDynamoClient, describeTable } from '@cdc/dynamo';
-import { type Admin, createKafka, ensureChangeTopics, orderedProducer } from '@cdc/kafka';
+import { type Admin, createKafka } from '@cdc/kafka';
 import { createLogger, type Logger, Metrics } from '@cdc/observability';
 import { openSourceAccess, type SourceAccess } from '@cdc/redis';
 import {
@@ -38,17 +38,10 @@ interface Repairer {
 
 /** --repair re-captures keys with the capture pipeline itself (origin=repair): one writer path to the table. */
 async function openRepairer(config: CdcConfig, source: SourceAccess, logger: Logger): Promise<Repairer> {
-  const { redis: redisCfg, kafka: kafkaCfg } = config.require('redis', 'kafka');
-  const kafka = createKafka(kafkaCfg, logger);
-  const producer = orderedProducer(kafka);
-  await ensureChangeTopics(kafka, config);
-  await producer.connect();
+  const kafka = createKafka(config.require('kafka').kafka, logger);
   const metrics = new Metrics({ defaultMetrics: false });
-  const pipeline = CapturePipeline.fromConfig(config, source.reader, redisCfg.db, producer, metrics, logger);
-  return {
-    repair: (keys) => pipeline.capture(keys, 'repair'),
-    close: () => producer.disconnect().catch(() => undefined),
-  };
+  const { pipeline, close } = await openCaptureWriter(config, kafka, source.reader, metrics, logger);
+  return { repair: (keys) => pipeline.capture(keys, 'repair'), close };
 }
 
 /** Whether the applier group has committed offsets on the topic (an applier feeds the table); null: unknown. */

@@ -1,16 +1,8 @@
 import { SingleBar } from 'cli-progress';
-import { CapturePipeline, type CaptureOutcome } from '@cdc/capture';
+import { type CaptureOutcome, type CaptureWriter, openCaptureWriter } from '@cdc/capture';
 import { type CdcConfig, ConfigError } from '@cdc/config';
 import type { DlqEntry, DlqResolution } from '@cdc/contracts';
-import {
-  type Admin,
-  createKafka,
-  DlqStore,
-  ensureChangeTopics,
-  isUnknownTopic,
-  type Kafka,
-  orderedProducer,
-} from '@cdc/kafka';
+import { type Admin, createKafka, DlqStore, isUnknownTopic, type Kafka } from '@cdc/kafka';
 import { createLogger, Metrics } from '@cdc/observability';
 import { openSourceAccess } from '@cdc/redis';
 import { resolveConfig } from '../endpoints';
@@ -99,27 +91,19 @@ export async function recapture(s: DlqSession, keys: readonly Buffer[]): Promise
   const source = await openSourceAccess(redisCfg, 'cdc-dlq-redrive').catch((err: Error) =>
     fail(`cannot reach Redis at ${redisCfg.url} (${err.message}): check REDIS_URL and REDIS_DB`),
   );
-  const producer = orderedProducer(s.kafka);
+  let writer: CaptureWriter | undefined;
   try {
-    await ensureChangeTopics(s.kafka, s.config);
-    await producer.connect();
     const logger = createLogger('fatal', 'cdc-dlq', process.stderr);
     const metrics = new Metrics({ defaultMetrics: false });
-    const pipeline = CapturePipeline.fromConfig(
-      s.config,
-      source.reader,
-      redisCfg.db,
-      producer,
-      metrics,
-      logger,
-    );
+    writer = await openCaptureWriter(s.config, s.kafka, source.reader, metrics, logger);
+    const { pipeline } = writer;
     const outcomes: CaptureOutcome[] = [];
     const size = Math.max(1, s.config.captureBatchSize);
     for (let i = 0; i < keys.length; i += size)
       outcomes.push(...(await pipeline.recapture(keys.slice(i, i + size), 'repair', 'redrive')).outcomes);
     return outcomes;
   } finally {
-    await producer.disconnect().catch(() => undefined);
+    await writer?.close();
     source.close();
   }
 }
