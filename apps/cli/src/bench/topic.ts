@@ -1,5 +1,5 @@
 import { ChangeEventCodec } from '@cdc/contracts';
-import type { Admin, Kafka } from '@cdc/kafka';
+import { type Admin, type Kafka, readTopicToEnd } from '@cdc/kafka';
 import type { LossResult } from './capture-report';
 
 /** Sum of the topic's end offsets over all partitions (= messages ever written, nothing is deleted here). */
@@ -44,9 +44,9 @@ export interface TopicScan {
 }
 
 /**
- * Reads every partition from the beginning up to the end offsets taken at the start, with a fresh consumer
- * group, so nothing is committed anywhere that matters. Per partition, order = produce order: the last message
- * of a key is capture's last event for it.
+ * Reads every partition from the beginning up to the end offsets taken at the start (libs/kafka's bounded
+ * reader, through a throwaway group), so nothing is committed anywhere that matters. Per partition, order =
+ * produce order: the last message of a key is capture's last event for it.
  */
 export async function scanTopic(
   kafka: Kafka,
@@ -60,63 +60,19 @@ export async function scanTopic(
     onProgress?: (read: number, total: number) => void;
   },
 ): Promise<TopicScan> {
-  const ends = await admin.fetchTopicOffsets(topic);
-  const remaining = new Map<number, bigint>();
-  let total = 0;
-  for (const o of ends) {
-    const high = BigInt(o.high);
-    const low = BigInt(o.low);
-    total += Number(high - low);
-    if (high > low) remaining.set(o.partition, high);
-  }
   const last = new Map<string, Buffer | null>();
   const seen = new Set<string>();
-  let messages = 0;
-  if (remaining.size === 0) return { messages, last, seen };
-
-  const consumer = kafka.consumer({
-    groupId: opts.groupId,
-    maxBytes: 64 * 1024 * 1024,
-    maxBytesPerPartition: 16 * 1024 * 1024,
+  const { read } = await readTopicToEnd(kafka, admin, topic, {
+    groupPrefix: opts.groupId,
+    timeoutMs: opts.timeoutMs,
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    onRecord: (r) => {
+      const key = r.key?.toString('latin1') ?? '';
+      if (opts.keepLast(key)) last.set(key, r.value);
+      if (opts.collect(key)) seen.add(key);
+    },
   });
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    let finish: () => void = () => undefined;
-    const done = new Promise<void>((r) => (finish = r));
-    await consumer.run({
-      autoCommit: false,
-      eachBatch: async ({ batch }) => {
-        const high = remaining.get(batch.partition);
-        if (high === undefined) return;
-        for (const m of batch.messages) {
-          if (BigInt(m.offset) >= high) break;
-          messages++;
-          const key = m.key?.toString('latin1') ?? '';
-          if (opts.keepLast(key)) last.set(key, m.value);
-          if (opts.collect(key)) seen.add(key);
-        }
-        opts.onProgress?.(messages, total);
-        const lastOffset = BigInt(batch.lastOffset());
-        if (lastOffset + 1n >= high) {
-          remaining.delete(batch.partition);
-          if (remaining.size === 0) finish();
-        }
-        await Promise.resolve();
-      },
-    });
-    const timedOut = await Promise.race([
-      done.then(() => false),
-      new Promise<boolean>((r) => setTimeout(() => r(true), opts.timeoutMs).unref()),
-    ]);
-    if (timedOut)
-      throw new Error(
-        `reading ${topic} back took over ${opts.timeoutMs} ms (${messages} of ${total} messages read)`,
-      );
-    return { messages, last, seen };
-  } finally {
-    await consumer.disconnect();
-  }
+  return { messages: read, last, seen };
 }
 
 /** The string value carried by a change event (null for a DELETE, a Kafka tombstone or another type). */
