@@ -1,4 +1,4 @@
-import { isAlive, stackDown, stackUp, StackError, type StackUpResult } from '@cdc/stack';
+import { stackDown, stackUp, StackError, type StackUpResult } from '@cdc/stack';
 import { Cluster, Redis } from 'ioredis';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { randomBytes } from 'node:crypto';
@@ -16,8 +16,14 @@ const cacheDir = join(repo, '.cdc', 'engines');
 const stateDir = join(repo, '.cdc', `stack-int-restart-${randomBytes(3).toString('hex')}`);
 const log = (line: string): void => console.log(`[stack] ${line}`);
 
-/** Gone: no such process, or a zombie nobody reaped yet (the stack's own liveness test). */
-const pidGone = (pid: number): boolean => !isAlive(pid);
+const pidGone = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch {
+    return true;
+  }
+};
 
 const byName = (r: StackUpResult) => Object.fromEntries(r.engines.map((e) => [e.name, e]));
 const actionOf = (r: StackUpResult, name: string) => r.actions.find((a) => a.name === name);

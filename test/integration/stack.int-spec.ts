@@ -1,5 +1,5 @@
 import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { isAlive, stackDown, stackStatus, stackUp, StackError, type StackUpResult } from '@cdc/stack';
+import { stackDown, stackStatus, stackUp, StackError, type StackUpResult } from '@cdc/stack';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { randomBytes } from 'node:crypto';
@@ -23,8 +23,14 @@ const newStateDir = (tag: string): string =>
   join(repo, '.cdc', `stack-int-${tag}-${randomBytes(3).toString('hex')}`);
 const log = (line: string): void => console.log(`[stack] ${line}`);
 
-/** Gone: no such process, or a zombie nobody reaped yet (the stack's own liveness test). */
-const pidGone = (pid: number): boolean => !isAlive(pid);
+const pidGone = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch {
+    return true;
+  }
+};
 
 /** Every java process whose command line mentions dir (from /proc, not from our own bookkeeping). */
 const javaProcessesUnder = (dir: string): number[] =>

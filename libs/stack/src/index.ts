@@ -14,7 +14,7 @@ export { ensureKafkaJars, KAFKA_VERSION } from './engines/kafka';
 export { StackError, isStackError, type StackErrorCode } from './errors';
 export { LOCAL_DYNAMO_CREDENTIALS } from './probes';
 export { freePort } from './ports';
-export { exited, isAlive, killOnExit } from './process';
+export { exited, killOnExit } from './process';
 export { findDynamoDbLocal, dynamoArgs, type DynamoDbLocalDist } from './engines/dynamodb';
 export { resolveJava } from './engines/java';
 export { probeDynamo } from './probes';
